@@ -3,25 +3,10 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from retrieval.documents import Report
 from retrieval.figures import Figure
 
 Kind = Literal["figure", "multi", "example", "compare", "none"]
-
-
-@dataclass(frozen=True)
-class Report:
-    """One indexed report (a town's report for one year)."""
-
-    doc_id: str
-    title: str
-    town: str
-    year: int
-    source: str
-    passages: int = 0
-
-    @property
-    def label(self) -> str:
-        return f"{self.town}（{self.year}年）"
 
 
 @dataclass(frozen=True)

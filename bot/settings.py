@@ -1,0 +1,60 @@
+"""The one settings object, read from the environment once at start-up."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from embeddings import DEFAULT_MODEL
+from retrieval.engine import EngineConfig
+
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
+
+
+def _ids(value: str) -> frozenset[int]:
+    return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything configurable, with its environment variable in the comment."""
+
+    cache_dir: Path  # FAZHI_CACHE_DIR, default ~/.cache/fazhi
+    index_dir: Path  # FAZHI_INDEX_DIR, default <cache_dir>/index
+    embed_model: str = DEFAULT_MODEL  # FAZHI_EMBED_MODEL: name or path of a sentence-transformers model
+    query_prompt: str | None = None  # FAZHI_QUERY_PROMPT, default the model's own "query" prompt
+    passage_prompt: str | None = None  # FAZHI_PASSAGE_PROMPT
+    threads: int = 1  # FAZHI_THREADS: torch threads for query embedding
+    telegram_token: str = ""  # TELEGRAM_BOT_TOKEN
+    telegram_api_url: str = TELEGRAM_API_URL  # FAZHI_TELEGRAM_API_URL
+    telegram_file_url: str = TELEGRAM_FILE_URL  # FAZHI_TELEGRAM_FILE_URL
+    allowed_users: frozenset[int] = frozenset()  # FAZHI_ALLOWED_USERS: comma-separated ids; empty = all
+    admin_users: frozenset[int] = frozenset()  # FAZHI_ADMIN_USERS: may upload reports
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        cache_dir = Path(env.get("FAZHI_CACHE_DIR") or Path.home() / ".cache" / "fazhi").expanduser()
+        return cls(
+            cache_dir=cache_dir,
+            index_dir=Path(env.get("FAZHI_INDEX_DIR") or cache_dir / "index").expanduser(),
+            embed_model=env.get("FAZHI_EMBED_MODEL") or DEFAULT_MODEL,
+            query_prompt=env.get("FAZHI_QUERY_PROMPT"),
+            passage_prompt=env.get("FAZHI_PASSAGE_PROMPT"),
+            threads=int(env.get("FAZHI_THREADS") or 1),
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            telegram_api_url=env.get("FAZHI_TELEGRAM_API_URL") or TELEGRAM_API_URL,
+            telegram_file_url=env.get("FAZHI_TELEGRAM_FILE_URL") or TELEGRAM_FILE_URL,
+            allowed_users=_ids(env.get("FAZHI_ALLOWED_USERS", "")),
+            admin_users=_ids(env.get("FAZHI_ADMIN_USERS", "")),
+        )
+
+    def engine_config(self, index_dir: Path | None = None) -> EngineConfig:
+        return EngineConfig(
+            index_dir=index_dir or self.index_dir,
+            cache_dir=self.cache_dir,
+            model=self.embed_model,
+            query_prompt=self.query_prompt,
+            passage_prompt=self.passage_prompt,
+            threads=self.threads,
+        )

@@ -1,0 +1,190 @@
+"""Reports → passages: title, town and year from the content, every paragraph with its section path."""
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrieval.errors import MissingMetadataError, NoTextError
+from retrieval.readers import read_blocks
+
+MAX_PASSAGE_CHARS = 320
+_BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
+_SPACES = re.compile(r"[\s\u3000\u00a0]+")
+_TOWN = re.compile(r"([\u4e00-\u9fff]{1,6}?(?:镇|乡|街道))(?!村|镇|土|亲|贤|里|政府建设)")
+_NOT_TOWN = ("乡镇", "城镇", "村镇", "城乡", "我镇", "全镇", "本镇", "各镇", "该镇", "我乡", "全乡", "集镇", "小镇")
+_YEAR = re.compile(r"(20\d\d)\s*年")
+_DATE = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_CN = "一二三四五六七八九十"
+# Outline markers: (style, family, pattern). Styles of one family can stand at the same level.
+_MARKERS = [
+    ("cn_dun", "list", re.compile(rf"^([{_CN}]+)、")),
+    ("ar_dun", "list", re.compile(r"^(\d{1,2})、")),
+    ("ar_dot", "list", re.compile(r"^(\d{1,2})[.．](?!\d)")),
+    ("cn_paren", "paren", re.compile(rf"^[（(]([{_CN}]+)[）)]")),
+    ("ar_paren", "paren", re.compile(r"^[（(](\d{1,2})[）)]")),
+    ("shi", "shi", re.compile(rf"^([{_CN}]+)是")),
+]
+_INLINE_MARKER = re.compile(rf"(?<=[。；;])\s*(?=[{_CN}]+是|\d{{1,2}}[.．](?!\d))")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])")
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report: a town's report for one year."""
+
+    doc_id: str
+    title: str
+    town: str
+    year: int
+    source: str
+    date: str | None = None
+    passages: int = 0
+    figures: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.town}（{self.year}年）"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A paragraph (or part of a long one) of original report text and where it stands."""
+
+    doc_id: str
+    section: tuple[str, ...]
+    text: str
+
+    @property
+    def clean(self) -> str:
+        return clean_text(self.text)
+
+    @property
+    def section_path(self) -> str:
+        return " › ".join(self.section)
+
+
+def clean_text(text: str) -> str:
+    """Text for indexing: export noise and all white space removed (quotes keep the original)."""
+    return _SPACES.sub("", _BOOKMARK.sub("", text))
+
+
+def _quote_text(text: str) -> str:
+    return _BOOKMARK.sub("", text).strip(" \t\u3000\u00a0\r\n")
+
+
+def _marker(line: str) -> tuple[str, str, int] | None:
+    for style, family, pattern in _MARKERS:
+        match = pattern.match(line)
+        if match:
+            number = match.group(1)
+            value = int(number) if number.isdigit() else _CN.index(number[-1]) + 1 + 10 * (len(number) > 1)
+            return style, family, value
+    return None
+
+
+def _heading_label(line: str) -> str:
+    title = re.split(r"[。：:；;]", line, maxsplit=1)[0].strip()
+    return title if len(title) <= 30 else title[:24] + "…"
+
+
+class _Outline:
+    """A stack of open headings; a marker closes the deeper ones of its own level."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[str, str, int, str]] = []  # style, family, value, label
+
+    def enter(self, line: str) -> None:
+        marker = _marker(line)
+        if marker is None:
+            return
+        style, family, value = marker
+        level = next((i for i, entry in enumerate(self.stack) if entry[0] == style), None)
+        if level is None:  # same family continuing its count: 1、 … （1）（2） … （三） … 二、
+            level = next((i for i, (_, fam, val, _) in enumerate(self.stack)
+                          if fam == family and val + 1 == value), None)
+        if level is not None:
+            del self.stack[level:]
+        self.stack.append((style, family, value, _heading_label(line)))
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(label for *_, label in self.stack)
+
+
+def _split_long(text: str) -> list[str]:
+    if len(text) <= MAX_PASSAGE_CHARS:
+        return [text]
+    chunks, current = [], ""
+    for sentence in filter(None, _SENTENCE_END.split(text)):
+        if current and len(current) + len(sentence) > MAX_PASSAGE_CHARS:
+            chunks.append(current)
+            current = ""
+        current += sentence
+    return chunks + [current] if current else chunks
+
+
+def _find_title(lines: list[str]) -> tuple[str, int]:
+    """The report title among the first lines (joined with an issuing-body line above it)."""
+    head = [(i, clean_text(line)) for i, line in enumerate(lines) if clean_text(line)][:6]
+    for pos, (i, text) in enumerate(head):
+        if re.search(r"报告|总结|汇报|情况", text) and len(text) <= 60 and not text.endswith("。"):
+            if text.startswith("关于") and pos > 0 and len(head[pos - 1][1]) <= 20:
+                return head[pos - 1][1] + text, i
+            return text, i
+    return (head[0][1], head[0][0]) if head and len(head[0][1]) <= 60 else ("", -1)
+
+
+def towns_in(text: str) -> list[str]:
+    """Town names (镇/乡/街道) mentioned in ``text``, county prefixes removed."""
+    found = []
+    for match in _TOWN.finditer(text):
+        name = re.split(r"[省市县区州]", match.group(1))[-1]
+        if len(name) >= 2 and not any(name.endswith(bad) for bad in _NOT_TOWN):
+            found.append(name)
+    return found
+
+
+def _metadata(title: str, body: str, hint: str) -> tuple[str, int]:
+    opening = body[:400]
+    towns = towns_in(title) or towns_in(opening) or [t for t, _ in Counter(towns_in(body)).most_common(1)]
+    towns = towns or towns_in(hint)
+    years = _YEAR.findall(title) or _YEAR.findall(opening) or _YEAR.findall(hint)
+    years = years or re.findall(r"20\d\d", hint)
+    missing = [name for name, value in (("town", towns), ("year", years)) if not value]
+    if missing:
+        raise MissingMetadataError(missing)
+    return towns[0], int(years[0])
+
+
+def parse_report(blocks: list[str], *, source: str, hint: str = "") -> tuple[Report, list[Passage]]:
+    """A report and its passages from paragraphs of original text; ``hint`` (file name, caption)
+    supplies town or year only when the content does not."""
+    body = "\n".join(clean_text(block) for block in blocks)
+    if not body.strip():
+        raise NoTextError(source)
+    title, title_at = _find_title(blocks)
+    town, year = _metadata(title, body, hint)
+    doc_id = hashlib.sha256(body.encode()).hexdigest()[:16]
+    dates = _DATE.findall(body[-300:]) or _DATE.findall(title)
+    date = "{}-{:02d}-{:02d}".format(*map(int, dates[-1])) if dates else None
+
+    outline, passages = _Outline(), []
+    for i, block in enumerate(blocks):
+        if i <= title_at:
+            continue
+        for part in _INLINE_MARKER.split(_quote_text(block)):
+            part = part.strip()
+            clean = clean_text(part)
+            outline.enter(clean)
+            if len(clean) < 12 or (_marker(clean) and len(clean) - len(_heading_label(clean)) <= 1):
+                continue  # a bare heading, a signature or a date line
+            passages.extend(Passage(doc_id, outline.path, chunk) for chunk in _split_long(part))
+    report = Report(doc_id, title or f"{town}{year}年报告", town, year, source, date, len(passages))
+    return report, passages
+
+
+def read_report(path: Path, *, hint: str = "") -> tuple[Report, list[Passage]]:
+    """Read and parse one report file; the file name is a metadata hint after the content."""
+    return parse_report(read_blocks(path), source=path.name, hint=f"{hint} {path.stem}")
