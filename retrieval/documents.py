@@ -141,7 +141,7 @@ def towns_in(text: str) -> list[str]:
     found = []
     for match in _TOWN.finditer(text):
         name = re.split(r"[省市县区州]", match.group(1))[-1]
-        if len(name) >= 2 and not any(name.endswith(bad) for bad in _NOT_TOWN):
+        if len(name) >= 2 and name[0] not in "哪各每几该本我全那这其某" and not any(name.endswith(bad) for bad in _NOT_TOWN):
             found.append(name)
     return found
 

@@ -1,0 +1,218 @@
+"""Choosing what to answer: the figure that counts what was asked, in the report that was asked about.
+
+A figure qualifies only when its measure word fits the question and its own words cover the question's
+topic (``MIN_COVERAGE``); otherwise the answer says nothing was found and shows the closest passage.
+A figure from another town or another indicator is never offered in its place.
+"""
+
+import re
+from dataclasses import dataclass
+
+from retrieval.answer import Answer, Citation, Source
+from retrieval.documents import Passage, Report
+from retrieval.figures import CLAUSE_BREAKS, Figure, extract_figures
+from retrieval.query import Query
+from retrieval.search import Hit, Searcher
+
+MIN_COVERAGE = 0.55
+EXAMPLE_COVERAGE = 0.4
+SOURCES = 5
+# How much a topic word counts by where it stands relative to the figure.
+ZONES = (("subject", 1.0), ("clause", 0.9), ("sentence", 0.6), ("passage", 0.35))
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    figure: Figure
+    sentence: str
+    row: int
+    coverage: float
+    score: float
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in (m.group().strip() for m in _SENTENCE.finditer(text)) if s]
+
+
+def clause_around(sentence: str, start: int, end: int) -> str:
+    left = max((sentence.rfind(ch, 0, start) for ch in CLAUSE_BREAKS), default=-1) + 1
+    rights = [i for i in (sentence.find(ch, end) for ch in CLAUSE_BREAKS) if i >= 0]
+    return sentence[left:min(rights, default=len(sentence))]
+
+
+def headline(sentence: str, figure: Figure) -> str:
+    """The verbatim phrase that carries the figure: its clause up to the figure (or its noun after)."""
+    clause = clause_around(sentence, figure.start, figure.end)
+    left = sentence.find(clause)
+    text = sentence[left:figure.end]
+    if figure.subject and sentence.startswith(figure.subject, figure.end):
+        text += figure.subject
+    return text.strip("“” 　")[-40:]
+
+
+def _term_match(term: str, zone: str) -> float:
+    if term in zone:
+        return 1.0
+    for size in range(len(term) - 1, 1, -1):  # 人民调解员 → 调解员: the head noun still counts
+        if term[-size:] in zone:
+            return 0.5 + 0.5 * size / len(term)
+    return 0.0
+
+
+def coverage(terms: tuple[tuple[str, float], ...], zones: dict[str, str], searcher: Searcher) -> float:
+    """Weighted share of the topic terms found near the figure, in [0, 1]."""
+    total = found = 0.0
+    for term, weight in terms:
+        w = weight * max(searcher.idf(term), 0.5)
+        total += w
+        found += w * max(zw * _term_match(term, zones[name]) for name, zw in ZONES)
+    return found / total if total else 0.0
+
+
+def _fits(query: Query, figure: Figure) -> bool:
+    if query.groups:
+        return figure.group in query.groups
+    return figure.group not in ("date",)
+
+
+def figure_candidates(query: Query, searcher: Searcher, hits: list[Hit]) -> list[Candidate]:
+    """Every fitting figure in the passages ``hits``, best first."""
+    found = []
+    for hit in hits:
+        passage = searcher.corpus.passages[hit.row]
+        context = passage.clean + " ".join(passage.section)
+        for sentence in sentences(passage.text):
+            for figure in extract_figures(sentence):
+                if not _fits(query, figure):
+                    continue
+                zones = {"subject": figure.subject, "clause": clause_around(sentence, figure.start, figure.end),
+                         "sentence": sentence, "passage": context}
+                cover = coverage(query.terms, zones, searcher)
+                extra = coverage(query.context, zones, searcher) if query.context else 0.0
+                score = cover + 0.2 * hit.score + 0.1 * extra
+                found.append(Candidate(figure, sentence, hit.row, cover, score))
+    return sorted(found, key=lambda c: -c.score)
+
+
+def _source(searcher: Searcher, row: int, score: float) -> Source:
+    passage: Passage = searcher.corpus.passages[row]
+    return Source(searcher.corpus.reports[passage.doc_id], passage.section_path, passage.text, score)
+
+
+def _citation(searcher: Searcher, query: Query, best: Candidate, scores: dict[int, float]) -> Citation:
+    extras: tuple[Figure, ...] = ()
+    if query.kind == "multi":
+        extras = tuple(f for f in extract_figures(best.sentence) if f.start > best.figure.start)
+    return Citation(_source(searcher, best.row, scores.get(best.row, 0.0)), best.sentence,
+                    headline(best.sentence, best.figure), best.figure, extras)
+
+
+def _sources(searcher: Searcher, hits: list[Hit], first: list[int]) -> tuple[Source, ...]:
+    scores = {h.row: h.score for h in hits}
+    order = list(dict.fromkeys([*first, *(h.row for h in hits)]))[:SOURCES]
+    return tuple(_source(searcher, row, scores.get(row, 0.0)) for row in order)
+
+
+def _topic(query: Query) -> str:
+    return "、".join(term for term, weight in query.terms if weight >= 1.0) or "、".join(t for t, _ in query.terms)
+
+
+def best_figure(query: Query, searcher: Searcher, report: Report) -> tuple[Candidate | None, list[Hit]]:
+    hits = searcher.rank(query.text, searcher.rows([report]))
+    qualified = [c for c in figure_candidates(query, searcher, hits) if c.coverage >= MIN_COVERAGE]
+    return (qualified[0] if qualified else None), hits
+
+
+def best_passage(query: Query, searcher: Searcher, hits: list[Hit]) -> tuple[Hit, str, float] | None:
+    """The best passage for an example, the sentences to quote from it, and how well they cover the topic."""
+    best: tuple[Hit, str, float] | None = None
+    for hit in hits[:5]:
+        passage = searcher.corpus.passages[hit.row]
+        zones = {"subject": passage.clean, "clause": passage.clean, "sentence": passage.clean,
+                 "passage": " ".join(passage.section)}
+        cover = coverage(query.terms, zones, searcher)
+        if best is None or cover + 0.3 * hit.score > best[2] + 0.3 * best[0].score:
+            best = (hit, _quote(passage.text, query, searcher), cover)
+    return best
+
+
+def _quote(text: str, query: Query, searcher: Searcher) -> str:
+    if len(text) <= 240:
+        return text.strip()
+    parts = sentences(text)
+    scored = [(coverage(query.terms, dict.fromkeys(("subject", "clause", "sentence", "passage"), s), searcher), i)
+              for i, s in enumerate(parts)]
+    top = max(scored)[1]
+    return "".join(parts[max(0, top - 1):top + 2]).strip()
+
+
+def answer_figure(query: Query, searcher: Searcher, reports: list[Report]) -> Answer:
+    """A figure (or a figure and its breakdown) from one report, or from every report that has it.
+
+    A question that names no town, or compares towns, gets every report's figure and the towns without one.
+    """
+    results = [(report, *best_figure(query, searcher, report)) for report in reports]
+    found = [(report, cand, hits) for report, cand, hits in results if cand is not None]
+    all_hits = sorted((h for _, _, hits in results for h in hits), key=lambda h: -h.score)
+    if not found:
+        return none_answer(query, searcher, reports, all_hits)
+    if len(found) > 1 or query.kind == "compare":
+        return compare_figures(query, searcher, reports, found, all_hits)
+    report, cand, hits = found[0]
+    scores = {h.row: h.score for h in hits}
+    citation = _citation(searcher, query, cand, scores)
+    return Answer(query.text, "multi" if query.kind == "multi" else "figure", True, report.label,
+                  (citation,), (), _sources(searcher, hits, [cand.row]))
+
+
+def compare_figures(query: Query, searcher: Searcher, reports: list[Report],
+                    found: list[tuple[Report, Candidate, list[Hit]]], all_hits: list[Hit]) -> Answer:
+    scores = {h.row: h.score for h in all_hits}
+    if query.most and len({c.figure.group for _, c, _ in found}) == 1:
+        found = sorted(found, key=lambda item: -(item[1].figure.value or 0))
+    citations = tuple(_citation(searcher, query, cand, scores) for _, cand, _ in found)
+    have = {report.doc_id for report, _, _ in found}
+    missing = tuple(r.label for r in reports if r.doc_id not in have)
+    lead = f"各报告中“{_topic(query)}”的数字"
+    return Answer(query.text, "compare", True, lead, citations, missing,
+                  _sources(searcher, all_hits, [c.row for _, c, _ in found]))
+
+
+def answer_example(query: Query, searcher: Searcher, reports: list[Report]) -> Answer:
+    hits = searcher.rank(query.text, searcher.rows(reports))
+    best = best_passage(query, searcher, hits)
+    if best is None or best[2] < EXAMPLE_COVERAGE:
+        return none_answer(query, searcher, reports, hits)
+    hit, quote, _ = best
+    citation = Citation(_source(searcher, hit.row, hit.score), quote)
+    report = citation.source.report
+    return Answer(query.text, "example", True, report.label, (citation,), (), _sources(searcher, hits, [hit.row]))
+
+
+def compare_examples(query: Query, searcher: Searcher, reports: list[Report]) -> Answer:
+    """Which reports tell of something (no figure asked): the best passage of each that covers it."""
+    citations, missing, all_hits = [], [], []
+    for report in reports:
+        hits = searcher.rank(query.text, searcher.rows([report]))
+        all_hits += hits
+        best = best_passage(query, searcher, hits)
+        if best is not None and best[2] >= MIN_COVERAGE:
+            citations.append(Citation(_source(searcher, best[0].row, best[0].score), best[1]))
+        else:
+            missing.append(report.label)
+    all_hits.sort(key=lambda h: -h.score)
+    if not citations:
+        return none_answer(query, searcher, reports, all_hits)
+    return Answer(query.text, "compare", True, f"提到“{_topic(query)}”的报告", tuple(citations), tuple(missing),
+                  _sources(searcher, all_hits, []))
+
+
+def none_answer(query: Query, searcher: Searcher, reports: list[Report], hits: list[Hit],
+                lead: str = "") -> Answer:
+    """Nothing fits: say so plainly and show the closest passage (``citations`` holds it, no figure)."""
+    where = "、".join(r.label for r in reports) if len(reports) <= 3 else "现有报告"
+    lead = lead or f"{where}中没有找到“{_topic(query) or query.text}”的相关数字或内容。"
+    closest = (Citation(_source(searcher, hits[0].row, hits[0].score), _quote(
+        searcher.corpus.passages[hits[0].row].text, query, searcher)),) if hits else ()
+    return Answer(query.text, "none", False, lead, closest, (), _sources(searcher, hits, []))

@@ -1,0 +1,180 @@
+"""Understanding a question: which town and year, what kind of answer, what topic, which measure word.
+
+Towns are matched against the corpus's own towns: in full (太平镇), without the suffix (太平), with one
+wrong character (中糖镇), in traditional characters (太平鎮, via OpenCC) and in pinyin (Taiping town).
+A follow-up ("那双塔镇呢？", "处罚了几家？") takes what it lacks from the previous question.
+"""
+
+import re
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+
+from retrieval.documents import towns_in
+from retrieval.figures import UNIT_GROUP
+from retrieval.tokenize import STOPWORDS, Tokenizer
+
+_COMPARE = re.compile(r"哪个镇|哪些镇|哪个乡|哪些乡|各镇|各乡|各个镇|每个镇|几个镇|所有镇|哪个街道|各街道|"
+                      r"哪几个镇|哪家镇|各地|对比|比较|相比|排名")
+_MOST = re.compile(r"最多|最少|最高|最低|哪个多|哪个少|谁多|谁少|更多|更少|多还是少")
+_EXAMPLE = re.compile(r"例子|案例|做法|经验|举个|举例|讲一个|讲讲|怎么|如何|怎样|介绍|典型|措施|办法|亮点|具体做了什么")
+_QUANTITY = re.compile(r"多少|几[个名人次场件起宗家份项条位户批天]?|哪天|哪一天|什么时候|何时|日期|几月|"
+                       r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数")
+_BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有哪|具体|其中|构成|明细|分项|什么人|做了什么|包括")
+_ASKED_UNIT = re.compile(r"(?:多少|几)\s*(" + "|".join(sorted(UNIT_GROUP, key=len, reverse=True)) + ")")
+_YEAR = re.compile(r"(20\d\d)\s*年?")
+_SCAFFOLD = re.compile(r"^(多少.*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|金额|次数|钱|多少钱|"
+                       r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类)$")
+# Nouns that name a kind of measure word rather than a topic.
+_NOUN_UNITS = (
+    (re.compile(r"多少钱|金额|总额|罚款多少|罚了多少|投入|经费|资金"), ("money",)),
+    (re.compile(r"哪天|哪一天|什么时候|何时|日期|几月几日"), ("date",)),
+    (re.compile(r"率|比例|百分"), ("percent",)),
+    (re.compile(r"人数|(?:[员者]|人员|对象|干部|律师|志愿者|人)(?=[？?，,。！!\s]|$)"), ("person", "person_times")),
+    (re.compile(r"纠纷|案件|案子"), ("case",)),
+    (re.compile(r"企业|单位|公司"), ("org", "visit", "generic")),
+    (re.compile(r"活动|讲座|培训|会议|检查|宣传"), ("times", "person_times")),
+)
+_NOUN_FLAGS = ("n", "vn", "nz", "nt", "ns", "nr", "l", "i", "j", "eng")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as the answer core understands it."""
+
+    text: str
+    towns: tuple[str, ...] = ()
+    unknown_towns: tuple[str, ...] = ()
+    year: int | None = None
+    kind: str = "figure"  # figure | multi | example | compare
+    terms: tuple[tuple[str, float], ...] = ()  # topic terms with weights
+    groups: tuple[str, ...] = ()  # measure-word groups the answer may use; empty: any
+    most: bool = False  # asks which is most/least
+    quantity: bool = True  # asks for a figure (多少, 几, 哪天 …)
+    context: tuple[tuple[str, float], ...] = ()  # the previous question's topic, for a follow-up
+    english: bool = False
+
+
+def normalize(question: str) -> str:
+    """Simplified characters, half-width digits and letters, no surrounding blanks."""
+    return _t2s().convert(unicodedata.normalize("NFKC", question)).strip()
+
+
+@cache
+def _t2s():  # type: ignore[no-untyped-def]
+    import opencc
+
+    return _Locked(opencc.OpenCC("t2s"))
+
+
+class _Locked:
+    """OpenCC converters are not documented as thread-safe; serialise them."""
+
+    def __init__(self, converter) -> None:  # type: ignore[no-untyped-def]
+        self._converter, self._lock = converter, threading.Lock()
+
+    def convert(self, text: str) -> str:
+        with self._lock:
+            return str(self._converter.convert(text))
+
+
+@cache
+def _pinyin(name: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(name))
+
+
+def _stem(town: str) -> str:
+    return re.sub(r"(镇|乡|街道)$", "", town)
+
+
+def find_towns(text: str, known: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(known towns the text names, town-like names it mentions that are not in the corpus)."""
+    found = [t for t in known if t in text or (len(_stem(t)) >= 2 and _stem(t) in text)]
+    unknown = []
+    for name in towns_in(text):
+        if any(name.endswith(t) or t.endswith(name) for t in found):
+            continue
+        close = [t for t in known if len(t) == len(name) and sum(a != b for a, b in zip(t, name)) == 1]
+        (found if close else unknown).extend(close or [name])
+    letters = re.sub(r"[^a-z]", "", text.lower())
+    if letters:
+        found += [t for t in known if t not in found and _pinyin(_stem(t)) in letters]
+    return sorted(set(found), key=text.find), unknown
+
+
+def _groups(text: str, topic: str) -> tuple[str, ...]:
+    asked = _ASKED_UNIT.search(text)
+    if asked:
+        group = UNIT_GROUP[asked.group(1)]
+        return ("person", "person_times") if asked.group(1) == "人" else (group,)
+    for pattern, groups in _NOUN_UNITS:
+        if pattern.search(topic):
+            return groups
+    return ()
+
+
+def _kind(text: str, towns: Sequence[str]) -> str:
+    quantity = bool(_QUANTITY.search(text))
+    if _COMPARE.search(text) or len(towns) >= 2 or (_MOST.search(text) and not towns):
+        return "compare"
+    if not quantity:
+        return "example"
+    if _BREAKDOWN.search(text) or len(re.findall(r"多少|几", text)) >= 2:
+        return "multi"
+    return "figure"
+
+
+def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> Query:
+    """Parse one question on its own (no conversation)."""
+    text = normalize(question)
+    towns, unknown = find_towns(text, known_towns)
+    year_match = _YEAR.search(text)
+    topic = text
+    for name in [*towns, *unknown, *map(_stem, towns)]:
+        topic = topic.replace(name, " ")
+    topic = _YEAR.sub(" ", topic)
+    terms: dict[str, float] = {}
+    for word, flag in tokenizer.tagged(topic):
+        if word in STOPWORDS or word in UNIT_GROUP or _SCAFFOLD.match(word) or not re.search(r"[\u4e00-\u9fffA-Za-z]", word):
+            continue
+        terms[word] = 1.0 if flag.startswith(_NOUN_FLAGS) else 0.5
+    return Query(
+        text=text,
+        towns=tuple(towns),
+        unknown_towns=tuple(unknown),
+        year=int(year_match.group(1)) if year_match else None,
+        kind=_kind(text, towns),
+        terms=tuple(terms.items()),
+        groups=_groups(text, topic),
+        most=bool(_MOST.search(text)),
+        quantity=bool(_QUANTITY.search(text)),
+        english=not re.search(r"[\u4e00-\u9fff]", text),
+    )
+
+
+def follow(query: Query, previous: Query | None) -> Query:
+    """Fill what a follow-up lacks (town and year, or the topic) from the previous question."""
+    if previous is None:
+        return query
+    if not query.towns and not query.unknown_towns and query.kind != "compare" and previous.kind != "compare":
+        query = replace(query, towns=previous.towns, year=query.year or previous.year)
+    if not query.terms:
+        kind = previous.kind if query.kind in ("figure", "example") else query.kind
+        if kind == "compare" and len(query.towns) == 1:
+            kind = "figure"
+        return replace(query, terms=previous.terms, groups=query.groups or previous.groups, kind=kind,
+                       most=previous.most, quantity=query.quantity or previous.quantity)
+    return replace(query, context=previous.terms)
+
+
+def understand(question: str, history: Sequence[str], known_towns: Sequence[str], tokenizer: Tokenizer) -> Query:
+    """The question read in its conversation: each earlier question resolved in turn, oldest first."""
+    previous: Query | None = None
+    for earlier in history:
+        previous = follow(analyze(earlier, known_towns, tokenizer), previous)
+    return follow(analyze(question, known_towns, tokenizer), previous)
+

@@ -1,0 +1,58 @@
+"""Hybrid search over one corpus snapshot: BM25 and FAISS scores fused per passage."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from embeddings import Encoder
+from retrieval.documents import Report
+from retrieval.fusion import fuse
+from retrieval.lexical import BM25
+from retrieval.store import Corpus
+from retrieval.tokenize import Tokenizer
+
+
+@dataclass(frozen=True)
+class Hit:
+    row: int
+    score: float
+
+
+class Searcher:
+    """Everything a question needs, built once per corpus version and shared by all threads."""
+
+    def __init__(self, corpus: Corpus, encoder: Encoder, tokenizer: Tokenizer) -> None:
+        self.corpus = corpus
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.bm25 = BM25(corpus.terms)
+        self._rows: dict[str, np.ndarray] = {}
+        for doc_id in corpus.reports:
+            self._rows[doc_id] = np.array(
+                [i for i, p in enumerate(corpus.passages) if p.doc_id == doc_id], dtype=np.int64)
+
+    @property
+    def reports(self) -> list[Report]:
+        return sorted(self.corpus.reports.values(), key=lambda r: (r.town, r.year))
+
+    def rows(self, reports: Iterable[Report]) -> np.ndarray:
+        """Passage rows of ``reports``, in reading order."""
+        parts = [self._rows[r.doc_id] for r in reports]
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+    def idf(self, term: str) -> float:
+        return self.bm25.idf(term)
+
+    def rank(self, text: str, rows: np.ndarray, *, lexical: bool = True) -> list[Hit]:
+        """``rows`` ranked for ``text``, best first, with fused scores in [0, 1]."""
+        if len(rows) == 0:
+            return []
+        vector = self.encoder.encode_queries([text])[0]
+        dense_rows, sims = self.corpus.dense.scores(vector, rows)
+        dense = np.zeros(len(self.corpus.passages), np.float32)
+        dense[dense_rows] = sims
+        lex = self.bm25.scores(self.tokenizer.index_terms(text)) if lexical else np.zeros_like(dense)
+        fused = fuse(lex[rows], dense[rows])
+        order = np.argsort(-fused, kind="stable")
+        return [Hit(int(rows[i]), float(fused[i])) for i in order]
