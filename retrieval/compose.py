@@ -61,10 +61,15 @@ def _term_match(term: str, zone: str) -> float:
 
 
 def coverage(terms: tuple[tuple[str, float], ...], zones: dict[str, str], searcher: Searcher) -> float:
-    """Weighted share of the topic terms found near the figure, in [0, 1]."""
+    """Weighted share of the topic terms found near the figure, in [0, 1].
+
+    Rare words weigh more (IDF); a verb the reports never use ("搞") hardly counts, a noun they never use
+    ("公务员" in a report without civil servants) counts fully, so its absence means "not found".
+    """
     total = found = 0.0
     for term, weight in terms:
-        w = weight * max(searcher.idf(term), 0.5)
+        unseen_verb = weight < 1.0 and term not in searcher.bm25
+        w = 0.1 if unseen_verb else weight * max(searcher.idf(term), 0.5)
         total += w
         found += w * max(zw * _term_match(term, zones[name]) for name, zw in ZONES)
     return found / total if total else 0.0
@@ -124,7 +129,8 @@ def best_figure(query: Query, searcher: Searcher, report: Report) -> tuple[Candi
     return (qualified[0] if qualified else None), hits
 
 
-def best_passage(query: Query, searcher: Searcher, hits: list[Hit]) -> tuple[Hit, str, float] | None:
+def best_passage(query: Query, searcher: Searcher, hits: list[Hit], *,
+                 whole: int = 240) -> tuple[Hit, str, float] | None:
     """The best passage for an example, the sentences to quote from it, and how well they cover the topic."""
     best: tuple[Hit, str, float] | None = None
     for hit in hits[:5]:
@@ -133,18 +139,22 @@ def best_passage(query: Query, searcher: Searcher, hits: list[Hit]) -> tuple[Hit
                  "passage": " ".join(passage.section)}
         cover = coverage(query.terms, zones, searcher)
         if best is None or cover + 0.3 * hit.score > best[2] + 0.3 * best[0].score:
-            best = (hit, _quote(passage.text, query, searcher), cover)
+            best = (hit, _quote(passage.text, query, searcher, whole=whole), cover)
     return best
 
 
-def _quote(text: str, query: Query, searcher: Searcher) -> str:
-    if len(text) <= 240:
+def _quote(text: str, query: Query, searcher: Searcher, *, whole: int = 240) -> str:
+    """The passage when short, else its best sentence with a neighbour or two."""
+    if len(text) <= whole:
         return text.strip()
     parts = sentences(text)
-    scored = [(coverage(query.terms, dict.fromkeys(("subject", "clause", "sentence", "passage"), s), searcher), i)
+    scored = [(coverage(query.terms, dict.fromkeys(("subject", "clause", "sentence", "passage"), s), searcher), -i)
               for i, s in enumerate(parts)]
-    top = max(scored)[1]
-    return "".join(parts[max(0, top - 1):top + 2]).strip()
+    top = -max(scored)[1]
+    end = top + 1
+    while end < len(parts) and len("".join(parts[top:end + 1])) <= whole:
+        end += 1
+    return "".join(parts[top:end]).strip()
 
 
 def answer_figure(query: Query, searcher: Searcher, reports: list[Report]) -> Answer:
@@ -196,7 +206,7 @@ def compare_examples(query: Query, searcher: Searcher, reports: list[Report]) ->
     for report in reports:
         hits = searcher.rank(query.text, searcher.rows([report]))
         all_hits += hits
-        best = best_passage(query, searcher, hits)
+        best = best_passage(query, searcher, hits, whole=120)
         if best is not None and best[2] >= MIN_COVERAGE:
             citations.append(Citation(_source(searcher, best[0].row, best[0].score), best[1]))
         else:

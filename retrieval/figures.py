@@ -45,7 +45,9 @@ _FIGURE_RE = re.compile(
 )
 _DATE_RE = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?P<d>\d{1,2})[日号]")
 # Where a clause ends: the subject of a figure never reaches across these.
-CLAUSE_BREAKS = "，,。；;：:、！？!?（）()《》\n"
+CLAUSE_BREAKS = "，,。；;：:、！？!?《》\n"
+# Where a noun after a classifier ends ("104名调解员常年活跃…" → 调解员).
+_NOUN_END = set("在是的了为将对把被由从向与及并已均都常得到等进参开")
 _LEADING_FILLER = re.compile(r"^(?:[年月日]|其中|共计|共有|合计|总共|累计|共|有|为|达到|达|是|全年|今年来?|目前|截止目前|"
                              r"我镇|本镇|全镇|我乡|全乡)+")
 _TRAILING_FILLER = re.compile(r"(?:共计|总计|合计|总共|累计|共有|达到|达|为|共|约|了)+$")
@@ -120,7 +122,7 @@ def subject_of(sentence: str, start: int, end: int) -> str:
     tail = sentence[end + 1:] if sentence[end:end + 1] == "的" else sentence[end:]
     after = []
     for char in tail[:10]:
-        if char in CLAUSE_BREAKS or char.isdigit():
+        if char in CLAUSE_BREAKS or char in _NOUN_END or char.isdigit():
             break
         after.append(char)
     left = start

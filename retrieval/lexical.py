@@ -30,6 +30,9 @@ class BM25:
         ids = self._postings.get(term, (np.empty(0),))[0]
         return float(np.log(1 + (self.size - len(ids) + 0.5) / (len(ids) + 0.5)))
 
+    def __contains__(self, term: str) -> bool:
+        return term in self._postings
+
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every document for ``terms``."""
         out = np.zeros(self.size, dtype=np.float32)

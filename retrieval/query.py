@@ -151,7 +151,7 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
         terms=tuple(terms.items()),
         groups=_groups(text, topic),
         most=bool(_MOST.search(text)),
-        quantity=bool(_QUANTITY.search(text)),
+        quantity=bool(_QUANTITY.search(text) or _MOST.search(text)),
         english=not re.search(r"[\u4e00-\u9fff]", text),
     )
 

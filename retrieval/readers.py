@@ -92,7 +92,7 @@ def table_blocks(rows: list[list[str | None]]) -> list[str]:
     if not rows:
         return []
     if len(rows) == 1 or max(len(row) for row in rows) == 1:  # a layout box, not a data table
-        return [cell for row in rows for cell in row if cell]
+        return [line for row in rows for cell in row if cell for line in cell.splitlines() if line.strip()]
     head_rows = 1
     while head_rows < len(rows) - 1 and rows[head_rows][0] and rows[head_rows][0] == rows[0][0]:
         head_rows += 1
@@ -101,13 +101,22 @@ def table_blocks(rows: list[list[str | None]]) -> list[str]:
         headers, body = headers[1:], [row[1:] for row in body]
     blocks = []
     for row in body:
-        label = (row[0] or "") if row else ""
-        cells = [(headers[i] if i < len(headers) else "") + cell for i, cell in enumerate(row) if i and cell]
+        label = " ".join((row[0] or "").split()) if row else ""
+        cells = [_with_header(headers, row, i) for i in range(1, len(row)) if row[i]]
         if cells:
             blocks.append(f"{label}：{'；'.join(cells)}。" if label else f"{'；'.join(cells)}。")
         elif label:
             blocks.append(label)
     return blocks
+
+
+def _with_header(headers: list[str], row: list[str | None], i: int) -> str:
+    """Cell ``i`` after its column header; a cell merged across columns of different headers has none."""
+    end = i + 1
+    while end < len(row) and row[end] is None:
+        end += 1
+    spanned = {headers[k] if k < len(headers) else "" for k in range(i, end)}
+    return (spanned.pop() if len(spanned) == 1 else "") + " ".join((row[i] or "").split())
 
 
 def _column_headers(head: list[list[str | None]]) -> list[str]:
@@ -165,14 +174,14 @@ def _docx_blocks(data: bytes) -> list[str]:
 
 
 def _docx_rows(table: Table) -> list[list[str | None]]:
-    """Cell texts per row; ``None`` where a cell merged across columns repeats."""
+    """Cell texts per row (paragraphs on lines); ``None`` where a cell merged across columns repeats."""
     rows = []
     for row in table.rows:
         cells = row.cells
         texts: list[str | None] = []
         for i, cell in enumerate(cells):
             repeated = i > 0 and cell._tc is cells[i - 1]._tc  # python-docx repeats a spanning cell
-            texts.append(None if repeated else " ".join(cell.text.split()))
+            texts.append(None if repeated else cell.text.strip())
         rows.append(texts)
     return rows
 
