@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 READABLE = (".txt", ".md", ".docx", ".pdf")
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old Word / Excel binaries, often renamed .docx
 _SERIAL_HEADERS = ("序号", "编号")
+_YEAR_HEADER = re.compile(r"^(?:19|20)\d\d年?度?$")
 _MD_PREFIX = re.compile(r"^\s{0,3}(?:#{1,6}\s*|>\s?|[-*+]\s+)")
 _MD_RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")
 _MD_TABLE_RULE = re.compile(r"^\|?[\s:|-]*-{3,}[\s:|-]*$")
@@ -93,11 +94,11 @@ def table_blocks(rows: list[list[str | None]]) -> list[str]:
         return []
     if len(rows) == 1 or max(len(row) for row in rows) == 1:  # a layout box, not a data table
         return [line for row in rows for cell in row if cell for line in cell.splitlines() if line.strip()]
-    head_rows = 1
-    while head_rows < len(rows) - 1 and rows[head_rows][0] and rows[head_rows][0] == rows[0][0]:
+    head_rows = 0 if any(_is_figure(cell) for cell in rows[0][1:]) else 1  # no header row: 调解纠纷 | 63起
+    while 0 < head_rows < len(rows) - 1 and rows[head_rows][0] and rows[head_rows][0] == rows[0][0]:
         head_rows += 1
     headers, body = _column_headers(rows[:head_rows]), rows[head_rows:]
-    if headers[0] in _SERIAL_HEADERS and len(headers) > 2:  # "序号" 1, 2, 3 says nothing
+    if headers and "".join(headers[0]) in _SERIAL_HEADERS and len(headers) > 2:  # "序号" 1, 2, 3 says nothing
         headers, body = headers[1:], [row[1:] for row in body]
     blocks = []
     for row in body:
@@ -110,26 +111,34 @@ def table_blocks(rows: list[list[str | None]]) -> list[str]:
     return blocks
 
 
-def _with_header(headers: list[str], row: list[str | None], i: int) -> str:
-    """Cell ``i`` after its column header; a cell merged across columns of different headers has none."""
+def _is_figure(cell: str | None) -> bool:
+    """A cell holding a figure rather than a header; years such as "2023年" are headers."""
+    text = "".join((cell or "").split())
+    return any(char.isdigit() for char in text) and not _YEAR_HEADER.match(text)
+
+
+def _with_header(headers: list[list[str]], row: list[str | None], i: int) -> str:
+    """Cell ``i`` after its column header; a cell merged across columns gets the header parts they share."""
     end = i + 1
     while end < len(row) and row[end] is None:
         end += 1
-    spanned = {headers[k] if k < len(headers) else "" for k in range(i, end)}
-    return (spanned.pop() if len(spanned) == 1 else "") + " ".join((row[i] or "").split())
+    spanned = [headers[k] if k < len(headers) else [] for k in range(i, end)]
+    shared = [part for part in spanned[0] if all(part in other for other in spanned[1:])]
+    return "".join(shared) + " ".join((row[i] or "").split())
 
 
-def _column_headers(head: list[list[str | None]]) -> list[str]:
-    width = max(len(row) for row in head)
+def _column_headers(head: list[list[str | None]]) -> list[list[str]]:
+    """Header texts of each column, top to bottom; a merged header spreads over the columns it covers."""
+    width = max((len(row) for row in head), default=0)
     headers = []
     for col in range(width):
-        texts: list[str] = []
+        parts: list[str] = []
         for row in head:
-            # a merged header spreads over the columns it covers
             text = next((c for c in reversed(row[: col + 1]) if c is not None), "") if col < len(row) else ""
-            if text and text not in texts:
-                texts.append(text)
-        headers.append("".join(texts))
+            text = " ".join(text.split())
+            if text and text not in parts:
+                parts.append(text)
+        headers.append(parts)
     return headers
 
 
