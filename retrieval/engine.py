@@ -47,15 +47,18 @@ class Engine:
         self._swap = threading.Lock()
 
     @classmethod
-    def open(cls, config: EngineConfig, *, encoder: Encoder | None = None, progress: bool = False) -> "Engine":
-        """Load the index, building or refreshing it first when it is missing or stale."""
+    def open(cls, config: EngineConfig, *, encoder: Encoder | None = None, progress: bool = False,
+             rebuild_from: Sequence[Path] = ()) -> "Engine":
+        """Load the index, building or refreshing it first when it is missing or stale;
+        ``rebuild_from`` replaces the whole index with these report files."""
         encoder = encoder or load_encoder(config.model, cache_dir=config.cache_dir, threads=config.threads,
                                           query_prompt=config.query_prompt, passage_prompt=config.passage_prompt)
         tokenizer = Tokenizer()
         corpus = store.load(config.index_dir)
-        if corpus is None or _stale(corpus, encoder):
+        if corpus is None or _stale(corpus, encoder) or rebuild_from:
             with store.lock(config.index_dir):
-                corpus = _refresh(config, store.load(config.index_dir), encoder, tokenizer, progress)
+                current = None if rebuild_from else store.load(config.index_dir)
+                corpus = _refresh(config, current, encoder, tokenizer, progress, rebuild_from or seed_paths())
         tokenizer.add_words(r.town for r in corpus.reports.values())
         return cls(config, encoder, Searcher(corpus, encoder, tokenizer))
 
@@ -121,11 +124,11 @@ def _stale(corpus: store.Corpus, encoder: Encoder) -> bool:
 
 
 def _refresh(config: EngineConfig, corpus: store.Corpus | None, encoder: Encoder, tokenizer: Tokenizer,
-             progress: bool) -> store.Corpus:
-    """Build from the seeds when there is no index; re-embed for a new model; re-read changed files."""
+             progress: bool, files: Sequence[Path]) -> store.Corpus:
+    """Build from ``files`` when there is no index; re-embed for a new model."""
     if corpus is None:
-        log.info("building the index from the bundled seeds in %s", config.index_dir)
-        corpus, _ = add_reports(None, [parse_file(p) for p in seed_paths()], model=encoder.name,
+        log.info("building the index in %s from %d files", config.index_dir, len(files))
+        corpus, _ = add_reports(None, [parse_file(p) for p in files], model=encoder.name,
                                 encoder=encoder, tokenizer=tokenizer, progress=progress)
     elif _stale(corpus, encoder):
         log.info("model changed (%s → %s): re-embedding", corpus.model, encoder.name)

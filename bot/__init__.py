@@ -1,0 +1,1 @@
+"""Front ends over the answer core: the `fazhi` command and the Telegram bot."""

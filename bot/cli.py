@@ -1,0 +1,177 @@
+"""`fazhi`: ask, chat, index, sources, eval, bench and serve over one answer core."""
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import Settings
+from retrieval.engine import Engine
+from retrieval.errors import FazhiError, UnknownReportError
+
+READABLE_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
+
+
+def _engine(settings: Settings, args: argparse.Namespace) -> Engine:
+    config = settings.engine_config(Path(args.index_dir) if args.index_dir else None)
+    rebuild = _files(args.paths) if args.command == "index" and args.paths else []
+    return Engine.open(config, progress=sys.stderr.isatty(), rebuild_from=rebuild)
+
+
+def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
+    answer = engine.ask(args.question, args.history or ())
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
+    else:
+        print(answer.text)
+    return 0
+
+
+def cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
+    print("法治报告问答（输入问题后回车；“新话题”清空上下文；Ctrl-D 退出）")
+    history: list[str] = []
+    while True:
+        try:
+            question = input("问：").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if question in ("新话题", "清空"):
+            history.clear()
+            continue
+        if question:
+            print(engine.ask(question, history[-4:]).text, end="\n\n")
+            history.append(question)
+
+
+def _files(paths: Sequence[str]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in READABLE_SUFFIXES)
+        else:
+            found.append(path)
+    return found
+
+
+def cmd_index(engine: Engine, args: argparse.Namespace) -> int:
+    from retrieval.indexing import parse_file
+
+    if args.remove:
+        town, year = args.remove
+        gone = engine.remove_report(town, int(year))
+        print(f"已删除：{gone.label}《{gone.title}》")
+    files = _files(args.add or [])
+    if files:
+        parsed = [parse_file(p) for p in files]
+        for result in engine.add_reports(parsed, progress=sys.stderr.isatty()):
+            note = f"（替换了旧报告《{result.replaced.title}》）" if result.replaced else ""
+            print(f"已收录：{result.report.label}《{result.report.title}》，{result.report.passages} 段{note}")
+    print(f"索引位置：{engine.config.index_dir}，共 {len(engine.reports())} 份报告")
+    return 0
+
+
+def cmd_sources(engine: Engine, args: argparse.Namespace) -> int:
+    reports = engine.reports()
+    if args.json:
+        print(json.dumps([vars(r) for r in reports], ensure_ascii=False, indent=1))
+        return 0
+    for r in reports:
+        print(f"{r.town}\t{r.year}\t{r.passages} 段\t{r.figures} 个数字\t《{r.title}》")
+    return 0
+
+
+def cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
+    from retrieval.evaluate import Report, read_gold, summary_lines
+
+    report = Report()
+    out = Path(args.answers).open("w", encoding="utf-8") if args.answers else None
+    for gold in read_gold(Path(args.file)):
+        answer = engine.ask(gold["question"], gold.get("context") or ()).to_json()
+        report.add(gold, answer)
+        if out:
+            out.write(json.dumps({"id": gold["id"], **answer}, ensure_ascii=False) + "\n")
+    if out:
+        out.close()
+    print(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if args.json else "\n".join(summary_lines(report)))
+    return 0
+
+
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from retrieval.bench import run_bench
+
+    config = settings.engine_config(Path(args.index_dir) if args.index_dir else None)
+    figures = run_bench(config, rounds=args.rounds)
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False, indent=1))
+    else:
+        for key, value in figures.items():
+            print(f"{key:<24}{value}")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import run
+
+    return run(settings)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="fazhi", description="乡镇法治政府建设报告问答：数字逐字引用，注明出处。")
+    sub = top.add_subparsers(dest="command", required=True, metavar="命令")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--index-dir", help="索引目录（默认 $FAZHI_INDEX_DIR 或 ~/.cache/fazhi/index）")
+        return p
+
+    ask = command("ask", "回答一个问题（没有索引时先用内置报告建立）")
+    ask.add_argument("question", metavar="问题")
+    ask.add_argument("--json", action="store_true", help="输出 JSON（供其他程序读取）")
+    ask.add_argument("--history", action="append", metavar="Q", help="同一对话中之前的问题，按先后顺序，可重复")
+    command("chat", "交互问答，记住追问的上下文")
+    index = command("index", "建立或更新索引：PATH 为文件或文件夹（默认内置报告）")
+    index.add_argument("paths", nargs="*", metavar="PATH", help=".txt/.md/.docx/.pdf 文件或文件夹")
+    index.add_argument("--add", nargs="+", metavar="FILE", help="追加报告（同镇同年的旧报告被替换）")
+    index.add_argument("--remove", nargs=2, metavar=("TOWN", "YEAR"), help="删除某镇某年的报告")
+    sources = command("sources", "列出已收录的报告（镇、年份、标题、段落数、数字数）")
+    sources.add_argument("--json", action="store_true", help="输出 JSON")
+    ev = command("eval", "用标准问题集评测（准确率与检索召回）")
+    ev.add_argument("file", metavar="FILE", help="questions.jsonl")
+    ev.add_argument("--answers", metavar="OUT", help="把每个回答的 JSON 写入此文件，一行一个")
+    ev.add_argument("--json", action="store_true", help="输出 JSON")
+    bench = command("bench", "性能测试：冷启动、建索引速度、回答延迟、内存峰值")
+    bench.add_argument("--json", action="store_true", help="输出 JSON")
+    bench.add_argument("--rounds", type=int, default=3, help="每个标准问题回答的轮数（默认 3）")
+    command("serve", "运行 Telegram 机器人（需要 TELEGRAM_BOT_TOKEN）")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = Settings.from_env()
+    try:
+        if args.command in ("bench", "serve"):
+            return {"bench": cmd_bench, "serve": cmd_serve}[args.command](settings, args)
+        handler = {"ask": cmd_ask, "chat": cmd_chat, "index": cmd_index, "sources": cmd_sources,
+                   "eval": cmd_eval}[args.command]
+        return handler(_engine(settings, args), args)
+    except UnknownReportError as error:
+        print(f"没有这份报告：{error}。用 fazhi sources 查看已收录的报告。", file=sys.stderr)
+    except FazhiError as error:
+        from bot.replies import plain, report_error
+
+        print(plain(report_error(error)), file=sys.stderr)
+    except FileNotFoundError as error:
+        print(f"找不到文件：{error.filename}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
