@@ -1,0 +1,111 @@
+"""The Telegram application: wiring of the handlers, and ``run`` for ``fazhi serve`` (long polling)."""
+
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, NetworkError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import handlers, replies
+from bot.settings import Settings
+from retrieval.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 3  # a request answered "429 retry after N" is sent again this many times
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
+
+
+async def post_init(application: Application) -> None:
+    """Set the command menu once the bot is connected."""
+    await application.bot.set_my_commands([BotCommand(name, text) for name, text in replies.COMMANDS])
+    logger.info("Serving as @%s", application.bot.username)
+
+
+def build_application(settings: Settings, engine: Engine) -> Application:
+    """The bot with all its handlers; ``engine`` answers every question."""
+    # httpx logs every request URL at INFO, and those URLs carry the bot token.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    application = (
+        Application.builder()
+        .token(settings.telegram_token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_file_url)
+        .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES))
+        .defaults(Defaults(allow_sending_without_reply=True))
+        .concurrent_updates(True)
+        .post_init(post_init)
+        .build()
+    )
+    application.bot_data[handlers.ENGINE] = engine
+    application.bot_data[handlers.SETTINGS] = settings
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
+    new_message = filters.UpdateType.MESSAGE
+    application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
+    application.add_handlers(
+        [
+            CommandHandler("start", handlers.start),
+            CommandHandler("help", handlers.help_command),
+            CommandHandler("sources", handlers.sources),
+            CommandHandler("ask", handlers.ask),
+            MessageHandler(filters.COMMAND & new_message, handlers.unknown_command),
+            MessageHandler(private & filters.TEXT & new_message, handlers.private_text),
+            MessageHandler(groups & filters.TEXT & new_message, handlers.group_text),
+            MessageHandler(private & filters.Document.ALL, handlers.upload),
+            MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, handlers.greet_group),
+            MessageHandler(private & filters.Sticker.ALL, handlers.reply_with(replies.STICKER)),
+            MessageHandler(private & filters.PHOTO, handlers.reply_with(replies.PHOTO)),
+            MessageHandler(
+                private & (filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE), handlers.reply_with(replies.VOICE)
+            ),
+            MessageHandler(private & new_message & ~filters.StatusUpdate.ALL, handlers.reply_with(replies.OTHER_MEDIA)),
+            CallbackQueryHandler(handlers.more_passages, pattern=f"^{handlers.MORE_PREFIX}"),
+            InlineQueryHandler(handlers.inline_query),
+        ]
+    )
+    application.add_error_handler(handlers.error_handler)
+
+
+def poll(application: Application, *, stop_signals: Sequence[int] | None = STOP_SIGNALS) -> None:
+    """Long-poll until stopped (Ctrl-C, SIGTERM, or ``application.stop_running()``)."""
+    application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=stop_signals)
+
+
+def run(settings: Settings) -> int:
+    """``fazhi serve``: load the engine once, then answer Telegram until stopped. Returns the exit code."""
+    if not settings.telegram_token:
+        print(replies.NO_TOKEN, file=sys.stderr)
+        return 2
+    logging.basicConfig(format=LOG_FORMAT, level=logging.INFO)  # a no-op when the CLI configured logging
+    logger.info("Loading the answer engine (index %s)", settings.index_dir)
+    engine = Engine.open(settings.engine_config())
+    logger.info("Engine ready: %d reports", len(engine.reports()))
+    try:
+        poll(build_application(settings, engine))
+    except InvalidToken:
+        print(replies.BAD_TOKEN, file=sys.stderr)
+        return 2
+    except NetworkError as error:
+        print(replies.NO_NETWORK.format(error=error), file=sys.stderr)
+        return 1
+    return 0

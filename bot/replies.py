@@ -1,0 +1,238 @@
+"""Every sentence the bot shows a user, in Chinese, and the few helpers that format them as Telegram HTML.
+
+Anything user-provided or taken from a report is escaped here; the answer itself is rendered by
+``retrieval.render.render(answer, html=True)``, which escapes its own text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from html import escape, unescape
+
+from retrieval.answer import Citation, Source
+from retrieval.documents import Report
+from retrieval.errors import (
+    FazhiError,
+    IndexBusyError,
+    MissingMetadataError,
+    NoTextError,
+    ReportError,
+    UnsupportedFormatError,
+)
+from retrieval.indexing import AddResult
+
+MAX_MESSAGE_CHARS = 4096
+MAX_QUESTION_CHARS = 300
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+EXAMPLES = ("太平镇有多少人民调解员？", "中塘镇2021年化解了多少矛盾纠纷？", "双塔镇是怎么开展普法宣传的？")
+
+NO_TOKEN = (
+    "未设置 TELEGRAM_BOT_TOKEN，机器人无法启动。请向 @BotFather 申请令牌，并设置环境变量 TELEGRAM_BOT_TOKEN。\n"
+    "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export TELEGRAM_BOT_TOKEN."
+)
+BAD_TOKEN = (
+    "Telegram 拒绝了 TELEGRAM_BOT_TOKEN（令牌无效或已被撤销），请向 @BotFather 核对令牌。\n"
+    "Telegram rejected TELEGRAM_BOT_TOKEN (invalid or revoked): check it with @BotFather."
+)
+NO_NETWORK = "无法连接 Telegram 服务器，请检查网络后重试。\nCannot reach the Telegram Bot API: {error}"
+COMMANDS = (
+    ("ask", "提问，例如 /ask 太平镇有多少人民调解员？"),
+    ("sources", "已收录的报告"),
+    ("help", "用法和示例问题"),
+    ("start", "开始使用"),
+)
+
+NOT_ALLOWED = "抱歉，本机器人仅供授权人员使用。如需使用，请联系管理员开通。"
+ERROR = "抱歉，处理您的消息时出了点问题，请稍后再试。"
+EMPTY_QUESTION = "请输入您的问题，例如：" + EXAMPLES[0]
+ASK_USAGE = "请在 /ask 后面写上问题，例如：/ask " + EXAMPLES[0]
+NOT_A_QUESTION = "我只能回答文字问题。请用中文提问，例如：" + EXAMPLES[0]
+UNKNOWN_COMMAND = "没有这个命令。可用的命令：/ask 提问、/sources 已收录的报告、/help 用法。也可以直接发送问题。"
+STICKER = "收到表情了 🙂 我只能回答文字问题，请直接用中文提问，例如：" + EXAMPLES[0]
+PHOTO = "我暂时看不懂图片。请用文字提问；管理员上传报告请发送 .docx、.pdf 或 .txt 文件。"
+VOICE = "我暂时听不了语音。请用文字提问，例如：" + EXAMPLES[0]
+OTHER_MEDIA = "我只能回答文字问题，请直接用中文提问，例如：" + EXAMPLES[0]
+UPLOAD_NOT_ADMIN = "只有管理员可以上传报告。如需补充报告，请将文件发给管理员。"
+UPLOAD_TOO_BIG = "文件超过 20 MB，无法接收。请压缩或删去图片后再上传。"
+UPLOAD_RECEIVED = "已收到文件，正在读取和建立索引，请稍候……"
+MORE_BUTTON = "其他相关段落"
+MORE_EXPIRED = "这条回答的相关段落已过期，请重新提问。"
+MORE_NONE = "没有其他相关段落。"
+INLINE_NOT_FOUND = "没有找到相关数字，换个说法试试"
+INLINE_HELP = "输入镇名和关键词，例如：太平镇 人民调解员"
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"[A-Za-z0-9\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+_TAG = re.compile(r"<[^>]*>")
+_FORMATS = "支持的格式：.docx、.pdf（带文字层）、.txt、.md。"
+_SUFFIX_ADVICE = {
+    ".doc": "无法读取旧版 Word（.doc）文件，请另存为 .docx 后再上传。",
+    ".wps": "无法读取 WPS（.wps）文件，请另存为 .docx 后再上传。",
+    ".docm": "无法读取带宏的 Word 文件，请另存为 .docx 后再上传。",
+    ".rtf": "无法读取 .rtf 文件，请另存为 .docx 后再上传。",
+    ".xls": "这是表格文件，不是报告。请上传报告正文（.docx、.pdf 或 .txt）。",
+    ".xlsx": "这是表格文件，不是报告。请上传报告正文（.docx、.pdf 或 .txt）。",
+    ".zip": "无法读取压缩包，请解压后逐个上传报告文件。",
+    ".rar": "无法读取压缩包，请解压后逐个上传报告文件。",
+}
+_IMAGES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic")
+_MISSING = {"town": "镇名", "year": "年份"}
+
+
+def start_text(first_name: str) -> str:
+    return (
+        f"{escape(first_name)}，您好！我是乡镇法治政府建设工作报告问答助手。\n\n"
+        f"直接发送问题即可，例如：{EXAMPLES[0]}\n"
+        "我会从已收录的报告中找出数字并注明出处。/help 查看用法，/sources 查看已收录的报告。"
+    )
+
+
+def help_text(reports: Sequence[Report], username: str) -> str:
+    towns = "、".join(dict.fromkeys(escape(report.label) for report in reports)) or "（暂无）"
+    examples = "\n".join(f"• {example}" for example in EXAMPLES)
+    return (
+        f"<b>我能回答什么</b>\n已收录 {len(reports)} 份乡镇法治政府建设工作报告：{towns}。"
+        "可以问数字（人数、件数、场次、金额），也可以问做法和典型经验，每个数字都注明出自哪份报告。\n\n"
+        f"<b>示例问题</b>\n{examples}\n\n"
+        "<b>追问</b>\n问完一个镇，可以接着问“那双塔镇呢？”，15 分钟内会记住上文。\n\n"
+        "<b>在群里提问</b>\n发送 /ask 问题，或 @" + escape(username) + " 问题，或直接回复我的消息。"
+        "其他聊天我不会打扰。\n\n"
+        "<b>在任意聊天中引用数字</b>\n输入 @" + escape(username) + " 太平镇 人民调解员，选择结果即可发送。\n\n"
+        "/sources 查看已收录的报告。"
+    )
+
+
+def group_greeting(username: str) -> str:
+    return (
+        f"大家好！我是法治政府建设报告问答助手。在群里提问请发送 /ask 问题，或 @{username} 问题，"
+        f"或直接回复我的消息，例如：/ask {EXAMPLES[0]}"
+    )
+
+
+def sources_text(reports: Sequence[Report]) -> str:
+    if not reports:
+        return "暂未收录任何报告。"
+    lines = [f"<b>已收录 {len(reports)} 份报告</b>"]
+    for report in sorted(reports, key=lambda r: (r.town, r.year)):
+        lines.append(f"• {escape(report.town)}　{report.year}年　《{escape(report.title)}》")
+    return "\n".join(lines)
+
+
+def question_problem(question: str) -> str | None:
+    """A reply when ``question`` cannot be a question (blank, too long, no words); ``None`` when it can."""
+    if not question.strip():
+        return EMPTY_QUESTION
+    if len(question) > MAX_QUESTION_CHARS:
+        return (
+            f"问题太长了（{len(question)} 字）。请用一两句话提问（{MAX_QUESTION_CHARS} 字以内），"
+            f"例如：{EXAMPLES[0]}"
+        )
+    if not _CJK.search(question) and not _WORD.search(question):
+        return NOT_A_QUESTION
+    return None
+
+
+def more_sources_html(sources: Sequence[Source]) -> str:
+    if not sources:
+        return MORE_NONE
+    parts = [f"<b>{MORE_BUTTON}</b>"]
+    for number, source in enumerate(sources, 1):
+        where = escape(source.report.label) + (f" · {escape(source.section)}" if source.section else "")
+        parts.append(f"{number}. {where}\n{escape(source.passage)}")
+    return "\n\n".join(parts)
+
+
+def citation_html(citation: Citation) -> str:
+    """One cited figure as a message that can stand alone in any chat."""
+    report = citation.source.report
+    headline = citation.headline or (citation.figure.text if citation.figure else "")
+    lines = [f"{escape(report.label)}：<b>{escape(headline)}</b>" if headline else escape(report.label)]
+    lines.append(f"“{escape(citation.sentence)}”")
+    where = f"——《{escape(report.title)}》"
+    if citation.source.section:
+        where += f" {escape(citation.source.section)}"
+    lines.append(where)
+    return "\n".join(lines)
+
+
+def citation_title(citation: Citation) -> str:
+    headline = citation.headline or (citation.figure.text if citation.figure else citation.sentence)
+    return f"{citation.source.report.label}：{headline}"[:120]
+
+
+def upload_done(result: AddResult) -> str:
+    report = result.report
+    lines = [
+        f"已收录：<b>{escape(report.label)}</b>",
+        f"标题：《{escape(report.title)}》",
+        f"段落：{report.passages} 段；数字：{len(result.figures)} 个",
+    ]
+    if result.figures:
+        lines.append("例如：" + "；".join(escape(f"{fig.subject}{fig.text}") for fig in result.figures[:5]))
+    if result.replaced is not None:
+        lines.append(f"已替换旧报告：《{escape(result.replaced.title)}》")
+    lines.append(f"现在就可以提问，例如：{escape(report.town)}有多少人民调解员？")
+    return "\n".join(lines)
+
+
+def report_error(error: FazhiError) -> str:
+    """The one Chinese sentence telling an admin what to do about a file the core refused."""
+    if isinstance(error, UnsupportedFormatError):
+        suffix = error.suffix.lower()
+        if suffix in _SUFFIX_ADVICE:
+            return _SUFFIX_ADVICE[suffix]
+        if suffix in _IMAGES:
+            return "图片无法读取文字。请上传报告的 .docx、带文字层的 .pdf 或 .txt 文件。"
+        return f"无法识别这种文件（{escape(suffix)}）。{_FORMATS}"
+    if isinstance(error, NoTextError):
+        return "文件中没有可读取的文字（扫描版 PDF 没有文字层）。请上传带文字层的 PDF，或另存为 .docx 后再上传。"
+    if isinstance(error, MissingMetadataError):
+        missing = "和".join(_MISSING.get(item, item) for item in error.missing) or "镇名和年份"
+        return f"无法从报告中确定{missing}。请在说明中注明镇名和年份，例如“太平镇 2024”，再重新上传。"
+    if isinstance(error, IndexBusyError):
+        return "报告索引正在更新中，请过一分钟再上传。"
+    if isinstance(error, ReportError):
+        return f"无法读取这份报告。{_FORMATS}"
+    return ERROR
+
+
+def plain(html_text: str) -> str:
+    """Telegram HTML → the text a user sees (for logs and tests)."""
+    return unescape(_TAG.sub("", html_text))
+
+
+def split_html(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Cut ``text`` into messages of at most ``limit`` characters, at paragraph, line or sentence ends.
+
+    Cuts never fall inside a tag, an entity or an open ``<b>…</b>`` span.
+    """
+    chunks: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = _cut_point(rest, limit)
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def _cut_point(text: str, limit: int) -> int:
+    window = text[:limit]
+    for pattern in (r"\n\n", r"\n", r"[。！？；!?;]", r"[，、,：:]"):
+        for match in reversed(list(re.finditer(pattern, window))):
+            if match.end() > limit // 4 and _safe(window, match.end()):
+                return match.end()
+    for cut in range(limit, limit // 4, -1):
+        if _safe(window, cut):
+            return cut
+    return limit
+
+
+def _safe(text: str, cut: int) -> bool:
+    head = text[:cut]
+    open_tag = head.rfind("<") > head.rfind(">")
+    open_entity = head.rfind("&") > max(head.rfind(";"), head.rfind(" "))
+    opened = len(re.findall(r"<(?!/)[a-z]", head)) - len(re.findall(r"</[a-z]", head))
+    return not open_tag and not open_entity and opened == 0
