@@ -54,7 +54,6 @@ def wrap(text: str, width: int = 30) -> list[str]:
 
 def write_pdf(path: Path, pages: list[list[str]], *, header: str = "", encrypt: str | None = None) -> Path:
     """Each page's lines drawn one under another in a CJK CID font (ships inside reportlab)."""
-    pytest.importorskip("reportlab")
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
@@ -355,7 +354,6 @@ def test_docx_without_text(tmp_path: Path) -> None:
 
 
 def test_scanned_pdf_has_no_text(tmp_path: Path) -> None:
-    pytest.importorskip("reportlab")
     from reportlab.pdfgen import canvas
 
     path = tmp_path / "scan.pdf"
