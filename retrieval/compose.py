@@ -96,6 +96,9 @@ def figure_candidates(query: Query, searcher: Searcher, hits: list[Hit]) -> list
                 cover = coverage(query.terms, zones, searcher)
                 extra = coverage(query.context, zones, searcher) if query.context else 0.0
                 score = cover + 0.2 * hit.score + 0.1 * extra
+                if query.kind == "multi":  # a breakdown is asked for: prefer a total that has one
+                    parts = sum(f.start > figure.start and f.group == figure.group for f in extract_figures(sentence))
+                    score += 0.05 * min(parts, 6)
                 found.append(Candidate(figure, sentence, hit.row, cover, score))
     return sorted(found, key=lambda c: -c.score)
 
