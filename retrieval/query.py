@@ -37,6 +37,7 @@ _NOUN_UNITS = (
     (re.compile(r"企业|单位|公司"), ("org", "visit", "generic")),
     (re.compile(r"活动|讲座|培训|会议|检查|宣传"), ("times", "person_times")),
 )
+_COUNTED = re.compile(r"(?:多少|几)[个名位家件项条所支]?([\u4e00-\u9fff]{1,6}?)(?:[呢吗啊]|$|[？?。，,])")
 _NOUN_FLAGS = ("n", "vn", "nz", "nt", "ns", "nr", "l", "i", "j", "eng")
 
 
@@ -134,7 +135,7 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
     towns, unknown = find_towns(text, known_towns)
     year_match = _YEAR.search(text)
     topic = text
-    for name in [*towns, *unknown, *map(_stem, towns)]:
+    for name in [*towns, *unknown, *towns_in(text), *map(_stem, towns)]:
         topic = topic.replace(name, " ")
     topic = _YEAR.sub(" ", topic)
     terms: dict[str, float] = {}
@@ -142,6 +143,9 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
         if word in STOPWORDS or word in UNIT_GROUP or _SCAFFOLD.match(word) or not re.search(r"[\u4e00-\u9fffA-Za-z]", word):
             continue
         terms[word] = 1.0 if flag.startswith(_NOUN_FLAGS) else 0.5
+    counted = _COUNTED.search(topic)
+    if not terms and counted:  # "有几个村？": the counted noun is the whole topic
+        terms[counted.group(1)] = 1.0
     return Query(
         text=text,
         towns=tuple(towns),

@@ -1,0 +1,24 @@
+"""Shared fixtures: the real answer core over the bundled seeds (real model, real FAISS, real jieba)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from retrieval.engine import Engine, EngineConfig
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the materialised model lives: $FAZHI_CACHE_DIR (CI keeps it between modules) or a temp dir."""
+    configured = os.environ.get("FAZHI_CACHE_DIR")
+    return Path(configured) if configured else tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def seed_engine(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """An engine whose index is built from the bundled seeds in a fresh directory."""
+    config = EngineConfig(index_dir=tmp_path_factory.mktemp("index"), cache_dir=model_cache)
+    return Engine.open(config)
