@@ -1,0 +1,183 @@
+"""Question understanding: towns (however written), year, kind, topic, measure word, follow-ups."""
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from retrieval.documents import read_report
+from retrieval.query import Query, understand
+from retrieval.tokenize import Tokenizer
+from seeds import seed_paths
+
+GOLD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "questions.jsonl"
+TOWNS = sorted(read_report(path)[0].town for path in seed_paths())
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    return Tokenizer(TOWNS)
+
+
+def _ask(tokenizer: Tokenizer, question: str, history: Sequence[str] = ()) -> Query:
+    return understand(question, history, TOWNS, tokenizer)
+
+
+def _terms(query: Query) -> list[str]:
+    return [term for term, _ in query.terms]
+
+
+def test_seed_towns() -> None:
+    assert TOWNS == ["中塘镇", "双塔镇", "太平镇", "官塘镇", "板溪镇"]
+
+
+@pytest.mark.parametrize(("question", "towns", "unknown"), [
+    pytest.param("太平镇有多少人民调解员？", ("太平镇",), (), id="full-name"),
+    pytest.param("太平有多少人民调解员？", ("太平镇",), (), id="without-zhen"),
+    pytest.param("板溪有几名网格员？", ("板溪镇",), (), id="without-zhen-banxi"),
+    pytest.param("中糖镇有多少调解员？", ("中塘镇",), (), id="typo-zhongtang"),
+    pytest.param("官糖镇化解了几宗纠纷？", ("官塘镇",), (), id="typo-guantang"),
+    pytest.param("太平鎮有多少人民調解員", ("太平镇",), (), id="traditional"),
+    pytest.param("How many mediators in Taiping town?", ("太平镇",), (), id="pinyin-english"),
+    pytest.param("What about Zhongtang?", ("中塘镇",), (), id="pinyin-zhongtang"),
+    pytest.param("红旗镇有多少人民调解员？", (), ("红旗镇",), id="unknown-town"),
+    pytest.param("中塘镇和红旗镇谁的调解员多？", ("中塘镇",), ("红旗镇",), id="known-and-unknown"),
+    pytest.param("中塘镇和太平镇安全生产罚款哪个多？", ("中塘镇", "太平镇"), (), id="two-towns-in-order"),
+    pytest.param("太平镇和中塘镇安全生产罚款哪个多？", ("太平镇", "中塘镇"), (), id="two-towns-reversed"),
+    pytest.param("哪个镇的调解员最多？", (), (), id="no-town"),
+])
+def test_towns(tokenizer: Tokenizer, question: str, towns: tuple[str, ...], unknown: tuple[str, ...]) -> None:
+    query = _ask(tokenizer, question)
+    assert (query.towns, query.unknown_towns) == (towns, unknown)
+
+
+def test_traditional_question_is_read_in_simplified(tokenizer: Tokenizer) -> None:
+    query = _ask(tokenizer, "太平鎮有多少人民調解員")
+    assert query.text == "太平镇有多少人民调解员"
+    assert "人民调解员" in _terms(query)
+    assert query.groups == ("person", "person_times")
+
+
+def test_english_question(tokenizer: Tokenizer) -> None:
+    query = _ask(tokenizer, "How many mediators in Taiping town?")
+    assert (query.towns, query.english) == (("太平镇",), True)
+    assert _ask(tokenizer, "太平镇有多少人民调解员？").english is False
+
+
+@pytest.mark.parametrize(("question", "year"), [
+    pytest.param("中塘镇2021年化解了多少矛盾纠纷？", 2021, id="year-nian"),
+    pytest.param("双塔镇2022年度开展了多少次法治宣传？", 2022, id="year-niandu"),
+    pytest.param("官塘镇２０２０年排查化解了几宗矛盾纠纷？", 2020, id="fullwidth-digits"),
+    pytest.param("太平镇有多少人民调解员？", None, id="no-year"),
+    pytest.param("中塘镇走访群众是不是超过2000人？", None, id="count-2000-is-not-a-year"),
+    pytest.param("中塘镇投资超过2000万元的项目有几个？", None, id="amount-2000-wan-is-not-a-year"),
+])
+def test_year(tokenizer: Tokenizer, question: str, year: int | None) -> None:
+    assert _ask(tokenizer, question).year == year
+
+
+def _gold_kind(gold: dict) -> str:
+    if gold["kind"] == "none":
+        return "figure"  # the question asks for a figure; that none exists is for the answer to find
+    if gold["kind"] == "followup":
+        return "figure" if len(gold["figures"]) == 1 else "multi"
+    return str(gold["kind"])
+
+
+GOLD_ROWS = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("gold", [pytest.param(g, id=g["id"]) for g in GOLD_ROWS])
+def test_kind_and_town_of_gold_questions(tokenizer: Tokenizer, gold: dict) -> None:
+    query = _ask(tokenizer, gold["question"], gold.get("context") or ())
+    assert query.kind == _gold_kind(gold)
+    asked = gold["question"] + "".join(gold.get("context") or ())
+    if gold["town"] and gold["town"][:-1] in asked:
+        assert query.towns == (gold["town"],)
+
+
+@pytest.mark.parametrize(("question", "kind", "most", "quantity"), [
+    pytest.param("太平镇有多少人民调解员？", "figure", False, True, id="figure"),
+    pytest.param("中塘镇有多少家企业？都是哪几类？", "multi", False, True, id="multi-breakdown"),
+    pytest.param("中塘镇2021年安全生产执法检查出动多少人次、查了多少企业、发现多少隐患？", "multi", False, True,
+                 id="multi-several-quantities"),
+    pytest.param("给我讲一个板溪镇基层自治的做法", "example", False, False, id="example-practice"),
+    pytest.param("有没有用广播电台做调解的例子？", "example", False, False, id="example-case"),
+    pytest.param("哪个镇的调解员最多？", "compare", True, True, id="compare-most"),
+    pytest.param("各镇化解矛盾纠纷的数量分别是多少？", "compare", False, True, id="compare-each"),
+    pytest.param("中塘镇和太平镇安全生产罚款哪个多？", "compare", True, True, id="compare-two-towns"),
+    pytest.param("哪些镇有村评上了民主法治示范村？", "compare", False, False, id="compare-without-figure"),
+])
+def test_kind(tokenizer: Tokenizer, question: str, kind: str, most: bool, quantity: bool) -> None:
+    query = _ask(tokenizer, question)
+    assert (query.kind, query.most, query.quantity) == (kind, most, quantity)
+
+
+@pytest.mark.parametrize(("question", "groups"), [
+    pytest.param("中塘镇一共开展了多少场法治宣传活动？", ("times",), id="duoshao-chang"),
+    pytest.param("双塔镇开展了多少次大型法治宣传活动？", ("times",), id="duoshao-ci"),
+    pytest.param("官塘镇2020年排查化解了几宗矛盾纠纷？", ("case",), id="ji-zong"),
+    pytest.param("板溪镇调解了多少起矛盾纠纷？", ("case",), id="duoshao-qi"),
+    pytest.param("太平镇安全生产行政处罚罚了多少钱？", ("money",), id="duoshao-qian"),
+    pytest.param("中塘镇的园区改革动员大会是哪天召开的？", ("date",), id="na-tian"),
+    pytest.param("太平镇值班律师接待来访群众多少人次？", ("person_times",), id="duoshao-renci"),
+    pytest.param("板溪镇调整充实了多少名社区网格员？", ("person",), id="duoshao-ming"),
+    pytest.param("中塘镇编印了多少份民法典宣传资料？", ("item",), id="duoshao-fen"),
+    pytest.param("中塘镇“我为群众办实事”项目清单完成率是多少？", ("percent",), id="rate"),
+    pytest.param("处罚了几家企业？", ("org",), id="ji-jia"),
+    pytest.param("板溪镇组建了几个志愿服务团队？", ("generic",), id="ji-ge-teams"),
+    pytest.param("板溪镇注册志愿者有多少人？", ("person", "person_times"), id="duoshao-ren"),
+    pytest.param("太平镇有多少人民调解员？", ("person", "person_times"), id="noun-mediators"),
+    pytest.param("中塘镇2021年化解了多少矛盾纠纷？", ("case",), id="noun-disputes"),
+    pytest.param("太平镇有多少个人民调解员？", ("person", "person_times"), id="duoshao-ge-mediators"),
+    pytest.param("中塘镇有几个调解员？", ("person", "person_times"), id="ji-ge-mediators"),
+])
+def test_measure_word_groups(tokenizer: Tokenizer, question: str, groups: tuple[str, ...]) -> None:
+    assert _ask(tokenizer, question).groups == groups
+
+
+@pytest.mark.parametrize(("question", "terms"), [
+    pytest.param("太平有多少人民调解员？", ["人民调解员"], id="town-stem-is-not-a-term"),
+    pytest.param("中塘镇2021年化解了多少矛盾纠纷？", ["化解", "矛盾纠纷"], id="year-is-not-a-term"),
+    pytest.param("中塘镇2021年度化解了多少矛盾纠纷？", ["化解", "矛盾纠纷"], id="niandu-is-not-a-term"),
+    pytest.param("中塘镇的园区改革动员大会是哪天召开的？", ["园区", "改革", "动员大会", "召开"], id="date-question"),
+    pytest.param("那双塔镇呢？", [], id="bare-follow-up"),
+])
+def test_topic_terms(tokenizer: Tokenizer, question: str, terms: list[str]) -> None:
+    assert _terms(_ask(tokenizer, question)) == terms
+
+
+@pytest.mark.parametrize(("history", "question", "towns", "year", "kind", "terms", "groups", "context"), [
+    pytest.param(["中塘镇2021年化解了多少矛盾纠纷？"], "那双塔镇呢？", ("双塔镇",), None, "figure",
+                 ["化解", "矛盾纠纷"], ("case",), [], id="other-town-same-topic"),
+    pytest.param(["太平镇安全生产行政处罚罚了多少钱？"], "处罚了几家？", ("太平镇",), None, "figure",
+                 ["处罚"], ("org",), ["安全生产", "行政处罚", "罚"], id="same-town-new-measure"),
+    pytest.param(["板溪镇注册志愿者有多少人？"], "组建了几个志愿服务团队？", ("板溪镇",), None, "figure",
+                 ["组建", "志愿服务", "团队"], ("generic",), ["注册", "志愿者"], id="same-town-new-topic"),
+    pytest.param(["中塘镇2021年化解了多少矛盾纠纷？"], "那2022年呢？", ("中塘镇",), 2022, "figure",
+                 ["化解", "矛盾纠纷"], ("case",), [], id="other-year"),
+    pytest.param(["中塘镇2021年化解了多少矛盾纠纷？"], "有多少人民调解员？", ("中塘镇",), 2021, "figure",
+                 ["人民调解员"], ("person", "person_times"), ["化解", "矛盾纠纷"], id="keeps-town-and-year"),
+    pytest.param(["中塘镇2021年化解了多少矛盾纠纷？", "那双塔镇呢？"], "那官塘镇呢？", ("官塘镇",), None, "figure",
+                 ["化解", "矛盾纠纷"], ("case",), [], id="two-steps"),
+    pytest.param(["哪个镇的调解员最多？"], "板溪镇呢？", ("板溪镇",), None, "figure",
+                 ["调解员"], (), [], id="after-compare-one-town"),
+    pytest.param(["中塘镇2021年化解了多少矛盾纠纷？"], "太平镇有多少人民调解员？", ("太平镇",), None, "figure",
+                 ["人民调解员"], ("person", "person_times"), ["化解", "矛盾纠纷"], id="complete-question"),
+])
+def test_follow_up(tokenizer: Tokenizer, history: list[str], question: str, towns: tuple[str, ...],
+                   year: int | None, kind: str, terms: list[str], groups: tuple[str, ...], context: list[str]) -> None:
+    query = _ask(tokenizer, question, history)
+    assert (query.towns, query.year, query.kind, _terms(query), query.groups) == (towns, year, kind, terms, groups)
+    assert [term for term, _ in query.context] == context
+
+
+def test_follow_up_with_unknown_town_does_not_inherit_the_previous_town(tokenizer: Tokenizer) -> None:
+    query = _ask(tokenizer, "红旗镇呢？", ["太平镇有多少人民调解员？"])
+    assert (query.towns, query.unknown_towns) == ((), ("红旗镇",))
+    assert _terms(query) == ["人民调解员"]
+
+
+def test_question_alone_ignores_an_empty_history(tokenizer: Tokenizer) -> None:
+    assert _ask(tokenizer, "处罚了几家？").towns == ()
