@@ -1,5 +1,6 @@
 """Hybrid search over one corpus snapshot: BM25 and FAISS scores fused per passage."""
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ class Searcher:
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.bm25 = BM25(corpus.terms)
+        # One question is ranked within several reports: embed and BM25-score its text once.
+        self._query = functools.lru_cache(maxsize=8)(self._score_all)
         self._rows: dict[str, np.ndarray] = {}
         for doc_id in corpus.reports:
             self._rows[doc_id] = np.array(
@@ -44,15 +47,19 @@ class Searcher:
     def idf(self, term: str) -> float:
         return self.bm25.idf(term)
 
+    def _score_all(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(BM25, cosine) of every passage for ``text``."""
+        vector = self.encoder.encode_queries([text])[0]
+        dense_rows, sims = self.corpus.dense.scores(vector)
+        dense = np.zeros(len(self.corpus.passages), np.float32)
+        dense[dense_rows] = sims
+        return self.bm25.scores(self.tokenizer.index_terms(text)), dense
+
     def rank(self, text: str, rows: np.ndarray, *, lexical: bool = True) -> list[Hit]:
         """``rows`` ranked for ``text``, best first, with fused scores in [0, 1]."""
         if len(rows) == 0:
             return []
-        vector = self.encoder.encode_queries([text])[0]
-        dense_rows, sims = self.corpus.dense.scores(vector, rows)
-        dense = np.zeros(len(self.corpus.passages), np.float32)
-        dense[dense_rows] = sims
-        lex = self.bm25.scores(self.tokenizer.index_terms(text)) if lexical else np.zeros_like(dense)
-        fused = fuse(lex[rows], dense[rows])
+        lex, dense = self._query(text)
+        fused = fuse(lex[rows] if lexical else np.zeros(len(rows), np.float32), dense[rows])
         order = np.argsort(-fused, kind="stable")
         return [Hit(int(rows[i]), float(fused[i])) for i in order]
