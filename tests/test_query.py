@@ -43,6 +43,7 @@ def test_seed_towns() -> None:
     pytest.param("What about Zhongtang?", ("中塘镇",), (), id="pinyin-zhongtang"),
     pytest.param("红旗镇有多少人民调解员？", (), ("红旗镇",), id="unknown-town"),
     pytest.param("中塘镇和红旗镇谁的调解员多？", ("中塘镇",), ("红旗镇",), id="known-and-unknown"),
+    pytest.param("红旗镇和白云乡哪个调解员多？", (), ("红旗镇", "白云乡"), id="two-unknown-towns"),
     pytest.param("中塘镇和太平镇安全生产罚款哪个多？", ("中塘镇", "太平镇"), (), id="two-towns-in-order"),
     pytest.param("太平镇和中塘镇安全生产罚款哪个多？", ("太平镇", "中塘镇"), (), id="two-towns-reversed"),
     pytest.param("哪个镇的调解员最多？", (), (), id="no-town"),
