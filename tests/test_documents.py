@@ -105,7 +105,7 @@ def test_guantang_mixed_outline(text: str, section: tuple[str, ...]) -> None:
 def test_passages_are_verbatim_without_export_noise(key: str) -> None:
     original = SEEDS[key].read_text(encoding="utf-8")
     without_marker = BOOKMARK.sub("", original)
-    report, passages = _parsed(key)
+    _, passages = _parsed(key)
     for passage in passages:
         assert "bookmark" not in passage.text and "_GoBack" not in passage.text
         assert passage.text in without_marker, passage.text[:40]
@@ -123,7 +123,7 @@ def test_banxi_text_behind_the_bookmark_is_kept() -> None:
 def test_list_items_stay_in_the_passages(key: str) -> None:
     """A sentence that opens with 一是/二是… is content, not a bare heading: its text is in some passage
     (板溪's "二是少数群众无理缠访仍然存在，…。三是部分园区建设遗留问题…。" must not vanish)."""
-    report, passages = _parsed(key)
+    _, passages = _parsed(key)
     indexed = "".join(p.clean for p in passages)
     body = clean_text(SEEDS[key].read_text(encoding="utf-8"))
     items = re.findall(r"(?<=[。；;：:])([一二三四五六七八九十]+是[^。；;]{6,}[。；;])", body)
@@ -211,7 +211,7 @@ def test_no_text(blocks: list[str]) -> None:
         parse_report(blocks, source="x.txt", hint="红旗镇 2024")
 
 
-@pytest.mark.parametrize("content", [pytest.param(b"", id="empty"), pytest.param(" \n\r\n\t\n".encode(), id="blank")])
+@pytest.mark.parametrize("content", [pytest.param(b"", id="empty"), pytest.param(b" \n\r\n\t\n", id="blank")])
 def test_no_text_file(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "红旗镇2024.txt"
     path.write_bytes(content)

@@ -6,6 +6,7 @@ made up; every other sentence is copied verbatim from ``seeds/``.
 """
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_figure_text_and_span_are_copied_from_the_sentence() -> None:
 def test_figures_come_in_order_without_overlap() -> None:
     for text in _seed_passages():
         figures = extract_figures(text)
-        for before, after in zip(figures, figures[1:]):
+        for before, after in pairwise(figures):
             assert before.end <= after.start, (before, after)
 
 
@@ -66,7 +67,7 @@ def test_subject_never_reaches_into_the_previous_figure() -> None:
     leaks = []
     for text in _seed_passages():
         figures = extract_figures(text)
-        for before, figure in zip(figures, figures[1:]):
+        for before, figure in pairwise(figures):
             if figure.subject and figure.subject in text[before.start:figure.start] \
                     and figure.subject not in text[before.end:figure.start]:
                 leaks.append(f"{before.text} → {figure.text}: {figure.subject}")

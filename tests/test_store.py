@@ -16,6 +16,7 @@ import traceback
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ class FakeEncoder:
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), np.float32)
         for row, text in enumerate(texts):
-            for a, b in zip(text, text[1:]):
+            for a, b in pairwise(text):
                 out[row, zlib.crc32((a + b).encode()) % self.dim] += 1.0
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
@@ -215,10 +216,8 @@ def test_other_engine_picks_up_a_new_version(index_dir: Path, tmp_path: Path) ->
 
 
 def test_lock_in_the_same_process(index_dir: Path) -> None:
-    with store.lock(index_dir):
-        with pytest.raises(IndexBusyError):
-            with store.lock(index_dir, timeout=0.2):
-                pass
+    with store.lock(index_dir), pytest.raises(IndexBusyError), store.lock(index_dir, timeout=0.2):
+        pass
     with store.lock(index_dir, timeout=0.2):
         pass
 
@@ -267,7 +266,7 @@ def stalled_writer(index_dir: Path, tmp_path: Path) -> Iterator[Callable[[str], 
             try:
                 os.close(read_fd)
                 _write_and_stall(point, index_dir, report, write_fd)
-            except BaseException:
+            except BaseException:  # noqa: BLE001 — the child reports any failure, then exits
                 traceback.print_exc()
             finally:
                 os._exit(1)
@@ -298,9 +297,8 @@ def test_second_writer_is_refused_while_the_first_holds_the_lock(
         monkeypatch: pytest.MonkeyPatch) -> None:
     version = store.current_version(index_dir)
     stalled_writer("dense-save")
-    with pytest.raises(IndexBusyError):
-        with store.lock(index_dir, timeout=0.3):
-            pass
+    with pytest.raises(IndexBusyError), store.lock(index_dir, timeout=0.3):
+        pass
     monkeypatch.setattr(store, "lock", partial(store.lock, timeout=0.3))
     engine = Engine.open(_config(index_dir), encoder=FakeEncoder())
     with pytest.raises(IndexBusyError):
