@@ -30,6 +30,35 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 
 
+class _HideSecrets(logging.Filter):
+    """Replaces the bot token in log messages (python-telegram-bot logs its API URLs at DEBUG)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "<TOKEN>")
+            record.msg, record.args = message, ()
+        return True
+
+
+_HIDE_SECRETS = _HideSecrets()
+
+
+def hide_token(token: str) -> None:
+    """Keep ``token`` out of every log: httpx logs request URLs at INFO, the Bot object its URLs at DEBUG."""
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if token:
+        _HIDE_SECRETS.secrets.add(token)
+    for name in ("telegram.Bot", "telegram.ext.ExtBot"):
+        logging.getLogger(name).addFilter(_HIDE_SECRETS)
+
+
 async def post_init(application: Application) -> None:
     """Set the command menu once the bot is connected."""
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in replies.COMMANDS])
@@ -38,9 +67,7 @@ async def post_init(application: Application) -> None:
 
 def build_application(settings: Settings, engine: Engine) -> Application:
     """The bot with all its handlers; ``engine`` answers every question."""
-    # httpx logs every request URL at INFO, and those URLs carry the bot token.
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    hide_token(settings.telegram_token)
     application = (
         Application.builder()
         .token(settings.telegram_token)

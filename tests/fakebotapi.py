@@ -218,6 +218,8 @@ class FakeBotApi:
 
     def wait_sent(self, chat: int, count: int = 1, timeout: float = 60.0) -> list[Call]:
         """Wait until ``chat`` got at least ``count`` messages in total; return them all."""
+        if count <= 0:
+            return self.sent(chat)
         return self.wait_for(lambda _: (lambda s: s if len(s) >= count else None)(self.sent(chat)), timeout)
 
     # ---- the server side ----
@@ -240,18 +242,22 @@ class FakeBotApi:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 status, payload, kind = api._dispatch(self.path, self.headers.get("Content-Type", ""), body)
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the bot hung up (it is shutting down)
 
         return Handler
 
     def _dispatch(self, path: str, content_type: str, body: bytes) -> tuple[int, bytes, str]:
         file_prefix, api_prefix = f"/file/bot{self.token}/", f"/bot{self.token}/"
+        path = unquote(path)
         if path.startswith(file_prefix):
-            wanted = unquote(path[len(file_prefix):])
+            wanted = path[len(file_prefix):]
             for stored_path, content in self.files.values():
                 if stored_path == wanted:
                     return 200, content, "application/octet-stream"
