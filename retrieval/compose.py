@@ -5,21 +5,19 @@ topic (``MIN_COVERAGE``); otherwise the answer says nothing was found and shows 
 A figure from another town or another indicator is never offered in its place.
 """
 
-import re
 from dataclasses import dataclass
 
 from retrieval.answer import Answer, Citation, Source
 from retrieval.documents import Passage, Report
 from retrieval.figures import CLAUSE_BREAKS, Figure, extract_figures
 from retrieval.query import Query
-from retrieval.search import Hit, Searcher
+from retrieval.search import Hit, Searcher, sentences
 
 MIN_COVERAGE = 0.55
 EXAMPLE_COVERAGE = 0.4
 SOURCES = 5
 # How much a topic word counts by where it stands relative to the figure.
 ZONES = (("subject", 1.0), ("clause", 0.9), ("sentence", 0.6), ("passage", 0.35))
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 
 
 @dataclass(frozen=True)
@@ -29,10 +27,6 @@ class Candidate:
     row: int
     coverage: float
     score: float
-
-
-def sentences(text: str) -> list[str]:
-    return [s for s in (m.group().strip() for m in _SENTENCE.finditer(text)) if s]
 
 
 def clause_around(sentence: str, start: int, end: int) -> str:
@@ -87,8 +81,8 @@ def figure_candidates(query: Query, searcher: Searcher, hits: list[Hit]) -> list
     for hit in hits:
         passage = searcher.corpus.passages[hit.row]
         context = passage.clean + " ".join(passage.section)
-        for sentence in sentences(passage.text):
-            for figure in extract_figures(sentence):
+        for sentence, figures in searcher.figures(hit.row):
+            for figure in figures:
                 if not _fits(query, figure):
                     continue
                 zones = {"subject": figure.subject, "clause": clause_around(sentence, figure.start, figure.end),
@@ -97,7 +91,7 @@ def figure_candidates(query: Query, searcher: Searcher, hits: list[Hit]) -> list
                 extra = coverage(query.context, zones, searcher) if query.context else 0.0
                 score = cover + 0.2 * hit.score + 0.1 * extra
                 if query.kind == "multi":  # a breakdown is asked for: prefer a total that has one
-                    parts = sum(f.start > figure.start and f.group == figure.group for f in extract_figures(sentence))
+                    parts = sum(f.start > figure.start and f.group == figure.group for f in figures)
                     score += 0.05 * min(parts, 6)
                 found.append(Candidate(figure, sentence, hit.row, cover, score))
     return sorted(found, key=lambda c: -c.score)

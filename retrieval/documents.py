@@ -129,18 +129,24 @@ def _find_title(lines: list[str]) -> tuple[str, int]:
     """The report title among the first lines (joined with an issuing-body line above it)."""
     head = [(i, clean_text(line)) for i, line in enumerate(lines) if clean_text(line)][:6]
     for pos, (i, text) in enumerate(head):
+        if _marker(text):
+            break  # the outline has begun: no title line
         if re.search(r"报告|总结|汇报|情况", text) and len(text) <= 60 and not text.endswith("。"):
             if text.startswith("关于") and pos > 0 and len(head[pos - 1][1]) <= 20:
                 return head[pos - 1][1] + text, i
             return text, i
-    return (head[0][1], head[0][0]) if head and len(head[0][1]) <= 60 else ("", -1)
+    first = head[0][1] if head else ""
+    return (first, head[0][0]) if first and len(first) <= 60 and not _marker(first) else ("", -1)
 
 
 def towns_in(text: str) -> list[str]:
     """Town names (镇/乡/街道) mentioned in ``text``, county prefixes removed."""
-    found = []
+    found, previous_end = [], -1
     for match in _TOWN.finditer(text):
         name = re.split(r"[省市县区州]", match.group(1))[-1]
+        if match.start() == previous_end:  # "红旗镇和白云乡": the conjunction is not part of the name
+            name = re.sub(r"^[和与及跟同、]", "", name)
+        previous_end = match.end()
         if len(name) >= 2 and name[0] not in "哪各每几该本我全那这其某" and not any(name.endswith(bad) for bad in _NOT_TOWN):
             found.append(name)
     return found
@@ -178,7 +184,9 @@ def parse_report(blocks: list[str], *, source: str, hint: str = "") -> tuple[Rep
             part = part.strip()
             clean = clean_text(part)
             outline.enter(clean)
-            if len(clean) < 12 or (_marker(clean) and len(clean) - len(_heading_label(clean)) <= 1):
+            marker = _marker(clean)
+            bare_heading = marker and marker[0] != "shi" and len(clean) - len(_heading_label(clean)) <= 1
+            if len(clean) < 12 or bare_heading:
                 continue  # a bare heading, a signature or a date line
             passages.extend(Passage(doc_id, outline.path, chunk) for chunk in _split_long(part))
     report = Report(doc_id, title or f"{town}{year}年报告", town, year, source, date, len(passages))

@@ -101,7 +101,7 @@ class Engine:
     def add_reports(self, parsed: Sequence[Parsed], *, progress: bool = False) -> list[AddResult]:
         with store.lock(self.config.index_dir):
             current = store.load(self.config.index_dir)
-            corpus, results = add_reports(current, parsed, model=self.config.model, encoder=self.encoder,
+            corpus, results = add_reports(current, parsed, model=self.encoder.name, encoder=self.encoder,
                                           tokenizer=self._searcher.tokenizer, progress=progress)
             self._commit(corpus)
         return results

@@ -67,8 +67,13 @@ def _kind(gold: dict[str, Any]) -> str:
 
 
 def _figure_ok(expected: str, got: str) -> bool:
+    """Equal, or ``got`` is the number and measure word of an expected text that adds the counted noun."""
     expected, got = _squash(expected), _squash(got)
-    return expected == got or (expected.startswith(got) and not re.search(r"[余多]$", expected[len(got):][:1]))
+    if expected == got:
+        return True
+    rest = expected[len(got):]
+    return (expected.startswith(got) and bool(re.search(r"\d[^\d.%]+$|[十百千万]\D+$", got))
+            and bool(rest) and not re.match(r"[\d.余多]", rest))
 
 
 def score(gold: dict[str, Any], answer: dict[str, Any]) -> bool:

@@ -20,11 +20,11 @@ UNIT_GROUPS: dict[str, tuple[str, ...]] = {
     "percent": ("%",),
     "date": ("日期",),
     "item": ("份", "项", "条", "本", "册", "张", "篇", "套", "台", "辆", "盏", "块", "幅", "处", "座", "栋",
-             "间", "面", "枚", "部", "首", "期"),
+             "间", "面", "枚", "部", "首"),
     "area": ("平方米", "平方公里", "公里", "千米", "米", "亩"),
     "household": ("户",),
     "generic": ("个", "组"),
-    "duration": ("天", "小时", "分钟"),
+    "duration": ("天", "小时", "分钟", "个月"),
 }
 UNIT_GROUP = {unit: group for group, units in UNIT_GROUPS.items() for unit in units}
 _UNITS = sorted((u for u in UNIT_GROUP if u not in ("%", "日期")), key=len, reverse=True)
@@ -34,6 +34,8 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
               "八": 8, "九": 9}
 _CN_SMALL = {"十": 10, "百": 100, "千": 1000}
 _MULTIPLIERS = {"万": 10_000, "亿": 100_000_000}
+# Spelled-out numerals count events and people; with other units they are names ("八米河", "二期", "三项制度").
+_CN_UNITS = frozenset("次 场 场次 名 人 人次 位 家 家次 件 起 宗 份 批 轮".split())
 
 _AR = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _CN = r"[零〇一二两三四五六七八九十百千]+"
@@ -96,7 +98,7 @@ def _value(num: str, mult: str | None) -> float | None:
         value = cn_number(num)
     if value is None:
         return None
-    return value * _MULTIPLIERS.get(mult or "", 1)
+    return round(value * _MULTIPLIERS.get(mult or "", 1), 6)
 
 
 def _plausible(sentence: str, match: re.Match[str]) -> bool:
@@ -110,15 +112,16 @@ def _plausible(sentence: str, match: re.Match[str]) -> bool:
         if sentence.count("“", 0, start) > sentence.count("”", 0, start):
             return False  # a name in quotes: 村规民约“铁十条”
         # Chinese numerals: "一人一档", "一办一庭两所", "三个工作组" (value one or spelled-out lists).
-        if cn_number(num) in (None, 0, 1) or match.group("unit") in (None, "个"):
+        if cn_number(num) in (None, 0, 1) or match.group("unit") not in _CN_UNITS:
             return False
         if before and cn_number(before) is not None:
             return False
     return True
 
 
-def subject_of(sentence: str, start: int, end: int) -> str:
-    """What a figure at ``sentence[start:end]`` counts: the noun after a classifier, else the clause before."""
+def subject_of(sentence: str, start: int, end: int, floor: int = 0) -> str:
+    """What a figure at ``sentence[start:end]`` counts: the noun after a classifier, else the clause before
+    (never reaching back past ``floor``, the end of the previous figure)."""
     tail = sentence[end + 1:] if sentence[end:end + 1] == "的" else sentence[end:]
     after = []
     for char in tail[:10]:
@@ -126,7 +129,7 @@ def subject_of(sentence: str, start: int, end: int) -> str:
             break
         after.append(char)
     left = start
-    while left > 0 and sentence[left - 1] not in CLAUSE_BREAKS and not sentence[left - 1].isdigit():
+    while left > floor and sentence[left - 1] not in CLAUSE_BREAKS and not sentence[left - 1].isdigit():
         left -= 1
     raw_before = _LEADING_FILLER.sub("", sentence[left:start]).strip("“”\"' 　")
     before = _TRAILING_FILLER.sub("", raw_before)
@@ -149,33 +152,25 @@ def _next_clause(sentence: str, end: int) -> str:
 
 
 def extract_figures(sentence: str) -> list[Figure]:
-    """All figures in ``sentence``, in order of appearance."""
-    found: list[Figure] = []
-    taken: list[tuple[int, int]] = []
+    """All figures in ``sentence``, in order of appearance, each with what it counts."""
+    spans: list[tuple[int, int, str, float | None, str, str | None]] = []  # start, end, text, value, unit, qual
     for match in _DATE_RE.finditer(sentence):
-        month, day = int(match.group("m")), int(match.group("d"))
-        if 1 <= month <= 12 and 1 <= day <= 31:
-            start, end = match.span()
-            subject = subject_of(sentence, start, end) or _next_clause(sentence, end)
-            found.append(Figure(match.group(), None, "日期", None, subject, start, end))
-            taken.append((start, end))
+        if 1 <= int(match.group("m")) <= 12 and 1 <= int(match.group("d")) <= 31:
+            spans.append((*match.span(), match.group(), None, "日期", None))
     for match in _FIGURE_RE.finditer(sentence):
         start, end = match.span()
-        if any(s < end and start < e for s, e in taken) or not _plausible(sentence, match):
+        if any(s < end and start < e for s, e, *_ in spans) or not _plausible(sentence, match):
             continue
         value = _value(match.group("num"), match.group("mult"))
-        if value is None:
-            continue
-        unit = "%" if match.group("pct") else match.group("unit")
-        qualifier = match.group("pre") or match.group("post1") or match.group("post2")
-        figure = Figure(
-            text=match.group(),
-            value=int(value) if float(value).is_integer() else value,
-            unit=unit,
-            qualifier=qualifier,
-            subject=subject_of(sentence, start, end),
-            start=start,
-            end=end,
-        )
-        found.append(figure)
-    return sorted(found, key=lambda f: f.start)
+        if value is not None:
+            unit = "%" if match.group("pct") else match.group("unit")
+            qualifier = match.group("pre") or match.group("post1") or match.group("post2")
+            spans.append((start, end, match.group(), int(value) if float(value).is_integer() else value, unit, qualifier))
+    figures, floor = [], 0
+    for start, end, text, value, unit, qualifier in sorted(spans):
+        subject = subject_of(sentence, start, end, floor)
+        if unit == "日期" and not subject:
+            subject = _next_clause(sentence, end)
+        figures.append(Figure(text, value, unit, qualifier, subject, start, end))
+        floor = end
+    return figures

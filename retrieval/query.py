@@ -24,7 +24,7 @@ _QUANTITY = re.compile(r"多少|几[个名人次场件起宗家份项条位户�
                        r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数")
 _BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有哪|具体|其中|构成|明细|分项|什么人|做了什么|包括")
 _ASKED_UNIT = re.compile(r"(?:多少|几)\s*(" + "|".join(sorted(UNIT_GROUP, key=len, reverse=True)) + ")")
-_YEAR = re.compile(r"(20\d\d)\s*年?")
+_YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
 _SCAFFOLD = re.compile(r"^(多少.*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|金额|次数|钱|多少钱|"
                        r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类)$")
 # Nouns that name a kind of measure word rather than a topic.
@@ -109,13 +109,11 @@ def find_towns(text: str, known: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def _groups(text: str, topic: str) -> tuple[str, ...]:
     asked = _ASKED_UNIT.search(text)
-    if asked:
+    by_noun = next((groups for pattern, groups in _NOUN_UNITS if pattern.search(topic)), ())
+    if asked and not (asked.group(1) == "个" and by_noun):  # "多少个调解员": 个 is only a classifier
         group = UNIT_GROUP[asked.group(1)]
         return ("person", "person_times") if asked.group(1) == "人" else (group,)
-    for pattern, groups in _NOUN_UNITS:
-        if pattern.search(topic):
-            return groups
-    return ()
+    return by_noun
 
 
 def _kind(text: str, towns: Sequence[str]) -> str:

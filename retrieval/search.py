@@ -1,6 +1,7 @@
 """Hybrid search over one corpus snapshot: BM25 and FAISS scores fused per passage."""
 
 import functools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -8,10 +9,19 @@ import numpy as np
 
 from embeddings import Encoder
 from retrieval.documents import Report
+from retrieval.figures import Figure, extract_figures
 from retrieval.fusion import fuse
 from retrieval.lexical import BM25
 from retrieval.store import Corpus
 from retrieval.tokenize import Tokenizer
+
+
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences (and semicolon clauses) of a passage, punctuation kept."""
+    return [s for s in (m.group().strip() for m in _SENTENCE.finditer(text)) if s]
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,7 @@ class Searcher:
         self.bm25 = BM25(corpus.terms)
         # One question is ranked within several reports: embed and BM25-score its text once.
         self._query = functools.lru_cache(maxsize=8)(self._score_all)
+        self.figures = functools.cache(self._figures)
         self._rows: dict[str, np.ndarray] = {}
         for doc_id in corpus.reports:
             self._rows[doc_id] = np.array(
@@ -46,6 +57,10 @@ class Searcher:
 
     def idf(self, term: str) -> float:
         return self.bm25.idf(term)
+
+    def _figures(self, row: int) -> tuple[tuple[str, tuple[Figure, ...]], ...]:
+        """Each sentence of passage ``row`` with its figures (extracted once, on first use)."""
+        return tuple((s, tuple(extract_figures(s))) for s in sentences(self.corpus.passages[row].text))
 
     def _score_all(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(BM25, cosine) of every passage for ``text``."""

@@ -109,11 +109,12 @@ def save(index_dir: Path, corpus: Corpus) -> str:
     corpus.dense.save(tmp / "dense.faiss")
     _fsync(tmp / "dense.faiss")
     os.replace(tmp, versions / name)
+    previous = current_version(index_dir)
     link = index_dir / f".current-{uuid.uuid4().hex[:6]}"
     os.symlink(f"versions/{name}", link)
     os.replace(link, index_dir / "current")
     _fsync(index_dir)
-    _prune(index_dir, keep=f"versions/{name}")
+    _prune(index_dir, keep={f"versions/{name}", previous or ""})
     return f"versions/{name}"
 
 
@@ -132,10 +133,13 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _prune(index_dir: Path, keep: str) -> None:
-    """Remove old versions and leftovers of interrupted writes (only ever called under the lock)."""
+def _prune(index_dir: Path, keep: set[str]) -> None:
+    """Remove older versions and leftovers of interrupted writes (only ever called under the lock).
+
+    The version just replaced is kept, so a reader that resolved ``current`` a moment ago can finish.
+    """
     for folder in (index_dir / "versions").iterdir():
-        if f"versions/{folder.name}" != keep:
+        if f"versions/{folder.name}" not in keep:
             shutil.rmtree(folder, ignore_errors=True)
     for link in index_dir.glob(".current-*"):
         link.unlink(missing_ok=True)
