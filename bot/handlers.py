@@ -162,7 +162,6 @@ async def answer_question(update: Update, context: Context, question: str) -> No
     if problem:
         await message.reply_text(problem, do_quote=not _is_private(message))
         return
-    await message.chat.send_action(ChatAction.TYPING)
     history = recent_questions(context.chat_data)
     answer: Answer = await asyncio.to_thread(engine_of(context).ask, question, history)
     remember_question(context.chat_data, question)
@@ -271,6 +270,7 @@ async def upload(update: Update, context: Context) -> None:
         await message.reply_text(replies.UPLOAD_TOO_BIG)
         return
     await message.reply_text(replies.UPLOAD_RECEIVED)
+    await message.chat.send_action(ChatAction.TYPING)
     try:
         result = await add_report(context, message.document, message.caption or "")
     except FazhiError as error:

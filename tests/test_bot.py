@@ -172,7 +172,6 @@ def test_headline_question(api: FakeBotApi, bot: RunningBot, engine: Engine) -> 
     [answer] = say(api, HEADLINE)
     assert "63名" in seen(answer) and "太平镇" in seen(answer)
     assert answer.params["parse_mode"] == "HTML"
-    assert api.requests("sendChatAction", chat=USER), "shows 'typing…' while the core works"
     commands = api.requests("setMyCommands")[0].params["commands"]
     assert {c["command"] for c in commands} == {"ask", "sources", "help", "start"}
 
@@ -388,10 +387,22 @@ def _upload(api: FakeBotApi, name: str, content: bytes, *, user: int, caption: s
 
 
 def test_admin_upload_is_answerable_at_once(api: FakeBotApi, start_bot: Callable[..., RunningBot],
-                                            own_engine: Engine) -> None:
+                                            own_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     start_bot(bot_engine=own_engine, FAZHI_ADMIN_USERS=str(ADMIN))
-    received, done = _upload(api, "qingshan.txt", NEW_REPORT.encode(), user=ADMIN)
+    add_report = own_engine.add_report
+
+    def slow_add_report(path: Path, *, caption: str = "") -> Any:
+        time.sleep(2)  # a big report: indexing takes a while
+        return add_report(path, caption=caption)
+
+    monkeypatch.setattr(own_engine, "add_report", slow_add_report)
+    api.message(document=api.add_file("qingshan.txt", NEW_REPORT.encode()), user=ADMIN)
+    [received] = api.wait_sent(ADMIN, 1)
     assert seen(received) == replies.UPLOAD_RECEIVED
+    [meanwhile] = say(api, HEADLINE, user=USER)
+    [_, done] = api.wait_sent(ADMIN, 2)
+    assert "63名" in seen(meanwhile) and meanwhile.at < done.at, "others are answered while a report is indexed"
+    assert api.requests("sendChatAction", chat=ADMIN), "shows 'typing…' while indexing"
     assert "青山镇" in seen(done) and "2024" in seen(done) and "青山镇2024年法治政府建设工作报告" in seen(done)
     [answer] = say(api, "青山镇有多少网格员？", user=USER)
     assert "57名" in seen(answer) and "青山镇" in seen(answer)
