@@ -87,15 +87,13 @@ def cmd_sources(engine: Engine, args: argparse.Namespace) -> int:
 def cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
     from retrieval.evaluate import Report, read_gold, summary_lines
 
-    report = Report()
-    out = Path(args.answers).open("w", encoding="utf-8") if args.answers else None
+    report, lines = Report(), []
     for gold in read_gold(Path(args.file)):
         answer = engine.ask(gold["question"], gold.get("context") or ()).to_json()
         report.add(gold, answer)
-        if out:
-            out.write(json.dumps({"id": gold["id"], **answer}, ensure_ascii=False) + "\n")
-    if out:
-        out.close()
+        lines.append(json.dumps({"id": gold["id"], **answer}, ensure_ascii=False) + "\n")
+    if args.answers:
+        Path(args.answers).write_text("".join(lines), encoding="utf-8")
     print(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if args.json else "\n".join(summary_lines(report)))
     return 0
 

@@ -50,7 +50,8 @@ _DATE_RE = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?P<d>\d{1,2})[日�
 CLAUSE_BREAKS = "，,。；;：:、！？!?《》\n"
 # Where a noun after a classifier ends ("104名调解员常年活跃…" → 调解员).
 _NOUN_END = set("在是的了为将对把被由从向与及并已均都常得到等进参开")
-_LEADING_FILLER = re.compile(r"^(?:[年月日]|其中|共计|共有|合计|总共|累计|共|有|为|达到|达|是|全年|今年来?|目前|截止目前|"
+_LEADING_FILLER = re.compile(r"^(?:[年月日]|其中|共计|共有|合计|总共|累计|共|有|为|达到|达|是|全年|今年来?|"
+                             r"目前|截止目前|"
                              r"我镇|本镇|全镇|我乡|全乡)+")
 _TRAILING_FILLER = re.compile(r"(?:共计|总计|合计|总共|累计|共有|达到|达|为|共|约|了)+$")
 
@@ -165,7 +166,8 @@ def extract_figures(sentence: str) -> list[Figure]:
         if value is not None:
             unit = "%" if match.group("pct") else match.group("unit")
             qualifier = match.group("pre") or match.group("post1") or match.group("post2")
-            spans.append((start, end, match.group(), int(value) if float(value).is_integer() else value, unit, qualifier))
+            number = int(value) if float(value).is_integer() else value
+            spans.append((start, end, match.group(), number, unit, qualifier))
     figures, floor = [], 0
     for start, end, text, value, unit, qualifier in sorted(spans):
         subject = subject_of(sentence, start, end, floor)

@@ -99,7 +99,7 @@ def find_towns(text: str, known: Sequence[str]) -> tuple[list[str], list[str]]:
     for name in towns_in(text):
         if any(name.endswith(t) or t.endswith(name) for t in found):
             continue
-        close = [t for t in known if len(t) == len(name) and sum(a != b for a, b in zip(t, name)) == 1]
+        close = [t for t in known if len(t) == len(name) and sum(a != b for a, b in zip(t, name, strict=True)) == 1]
         (found if close else unknown).extend(close or [name])
     letters = re.sub(r"[^a-z]", "", text.lower())
     if letters:
@@ -138,7 +138,8 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
     topic = _YEAR.sub(" ", topic)
     terms: dict[str, float] = {}
     for word, flag in tokenizer.tagged(topic):
-        if word in STOPWORDS or word in UNIT_GROUP or _SCAFFOLD.match(word) or not re.search(r"[\u4e00-\u9fffA-Za-z]", word):
+        scaffold = word in STOPWORDS or word in UNIT_GROUP or _SCAFFOLD.match(word)
+        if scaffold or not re.search(r"[\u4e00-\u9fffA-Za-z]", word):
             continue
         terms[word] = 1.0 if flag.startswith(_NOUN_FLAGS) else 0.5
     counted = _COUNTED.search(topic)

@@ -15,7 +15,6 @@ from retrieval.lexical import BM25
 from retrieval.store import Corpus
 from retrieval.tokenize import Tokenizer
 
-
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 
 
