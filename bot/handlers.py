@@ -94,16 +94,20 @@ def _is_private(message: Message) -> bool:
 def addressed(message: Message, context: Context) -> str | None:
     """In a group: the question when ``message`` speaks to the bot (command, @mention, reply), else None."""
     text = message.text or message.caption or ""
-    mention = f"@{context.bot.username}"
+    mention = _mention(context)
     first = text.split(maxsplit=1)[0] if text.strip() else ""
-    if first.startswith("/") and (first.lower().endswith(mention.lower()) or "@" not in first):
+    if first.startswith("/") and ("@" not in first or mention.fullmatch(first, first.index("@"))):
         return text
-    if mention.lower() in text.lower():
-        return re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).strip()
+    if mention.search(text):
+        return mention.sub(" ", text).strip()
     reply = message.reply_to_message
     if reply and reply.from_user and reply.from_user.id == context.bot.id:
         return text
     return None
+
+
+def _mention(context: Context) -> re.Pattern[str]:
+    return re.compile(rf"@{re.escape(context.bot.username)}\b", re.IGNORECASE)
 
 
 # ---- commands ------------------------------------------------------------------------------------------
@@ -115,12 +119,13 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def help_command(update: Update, context: Context) -> None:
-    reports = engine_of(context).reports()
+    reports = await asyncio.to_thread(engine_of(context).reports)
     await update.effective_message.reply_html(replies.help_text(reports, context.bot.username))
 
 
 async def sources(update: Update, context: Context) -> None:
-    await update.effective_message.reply_html(replies.sources_text(engine_of(context).reports()))
+    reports = await asyncio.to_thread(engine_of(context).reports)
+    await update.effective_message.reply_html(replies.sources_text(reports))
 
 
 async def ask(update: Update, context: Context) -> None:
@@ -138,7 +143,7 @@ async def ask(update: Update, context: Context) -> None:
 
 async def unknown_command(update: Update, context: Context) -> None:
     message = update.effective_message
-    if _is_private(message) or f"@{context.bot.username}".lower() in (message.text or "").lower():
+    if _is_private(message) or _mention(context).search(message.text or ""):
         await message.reply_text(replies.UNKNOWN_COMMAND)
 
 

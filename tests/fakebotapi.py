@@ -337,7 +337,8 @@ def _params(content_type: str, body: bytes) -> dict[str, Any]:
         return {}
     if content_type.startswith("application/json"):
         return json.loads(body)
-    params: dict[str, Any] = {key: values[-1] for key, values in parse_qs(body.decode(), keep_blank_values=True).items()}
+    fields = parse_qs(body.decode(), keep_blank_values=True)
+    params: dict[str, Any] = {key: values[-1] for key, values in fields.items()}
     for key in JSON_FIELDS & params.keys():
         params[key] = json.loads(params[key])
     return params
