@@ -268,11 +268,9 @@ def inline_results(answer: Answer) -> list[InlineQueryResultArticle]:
 async def upload(update: Update, context: Context) -> None:
     """An admin sends a report file in a private chat; it is answerable as soon as the reply arrives."""
     message = update.effective_message
-    if message.from_user is None or message.from_user.id not in settings_of(context).admin_users:
-        await message.reply_text(replies.UPLOAD_NOT_ADMIN)
-        return
-    if (message.document.file_size or 0) > replies.MAX_UPLOAD_BYTES:
-        await message.reply_text(replies.UPLOAD_TOO_BIG)
+    refusal = _upload_refusal(message, settings_of(context))
+    if refusal:
+        await message.reply_text(refusal)
         return
     await message.reply_text(replies.UPLOAD_RECEIVED)
     await message.chat.send_action(ChatAction.TYPING)
@@ -282,8 +280,17 @@ async def upload(update: Update, context: Context) -> None:
         logger.info("Upload %r refused: %r", message.document.file_name, error)
         await message.reply_html(replies.report_error(error))
         return
-    logger.info("Admin %s added %s (%s)", message.from_user.id, result.report.label, result.report.source)
+    logger.info("Upload %r added %s (%s)", message.document.file_name, result.report.label, result.report.title)
     await message.reply_html(replies.upload_done(result))
+
+
+def _upload_refusal(message: Message, settings: Settings) -> str | None:
+    """Why an upload is refused before anything is downloaded (not an admin, too big), or None."""
+    if message.from_user is None or message.from_user.id not in settings.admin_users:
+        return replies.UPLOAD_NOT_ADMIN
+    if message.document and (message.document.file_size or 0) > replies.MAX_UPLOAD_BYTES:
+        return replies.UPLOAD_TOO_BIG
+    return None
 
 
 async def add_report(context: Context, document: Document, caption: str) -> AddResult:
