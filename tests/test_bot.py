@@ -52,19 +52,19 @@ NEW_REPORT = (
 
 
 @pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return Path(os.environ.get("FAZHI_CACHE_DIR") or tmp_path_factory.mktemp("cache"))
+def engine(seed_engine: Engine) -> Engine:
+    """The real engine over the bundled seeds (tests/conftest.py builds its index once, in a temp dir)."""
+    return seed_engine
 
 
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("bot-index") / "index"
+def cache_dir(model_cache: Path) -> Path:
+    return model_cache
 
 
 @pytest.fixture(scope="session")
-def engine(cache_dir: Path, index_dir: Path) -> Engine:
-    """The real engine over the bundled seeds (index built once, in a temporary folder)."""
-    return Engine.open(Settings.from_env(_env(cache_dir, index_dir)).engine_config())
+def index_dir(seed_engine: Engine) -> Path:
+    return seed_engine.config.index_dir
 
 
 @pytest.fixture
