@@ -5,6 +5,7 @@ topic (``MIN_COVERAGE``); otherwise the answer says nothing was found and shows 
 A figure from another town or another indicator is never offered in its place.
 """
 
+import re
 from dataclasses import dataclass
 
 from retrieval.answer import Answer, Citation, Source
@@ -14,6 +15,8 @@ from retrieval.query import Query
 from retrieval.search import Hit, Searcher, sentences
 
 MIN_COVERAGE = 0.55
+INHERITED_COVERAGE = 0.4  # a follow-up's borrowed topic words fit the new town's wording less closely
+_TOTAL = ("全镇", "全乡", "共计", "总计", "合计", "总共", "共有", "累计", "共")
 EXAMPLE_COVERAGE = 0.4
 SOURCES = 5
 # How much a topic word counts by where it stands relative to the figure.
@@ -30,9 +33,14 @@ class Candidate:
 
 
 def clause_around(sentence: str, start: int, end: int) -> str:
+    """The clause holding a figure; a clause that is nothing but the figure ("98批次，385人次") takes in
+    the clause before it, which names what is counted."""
     left = max((sentence.rfind(ch, 0, start) for ch in CLAUSE_BREAKS), default=-1) + 1
     rights = [i for i in (sentence.find(ch, end) for ch in CLAUSE_BREAKS) if i >= 0]
-    return sentence[left:min(rights, default=len(sentence))]
+    right = min(rights, default=len(sentence))
+    while left > 1 and len(re.findall(r"[\u4e00-\u9fff]", sentence[left:start] + sentence[end:right])) < 2:
+        left = max((sentence.rfind(ch, 0, left - 1) for ch in CLAUSE_BREAKS), default=-1) + 1
+    return sentence[left:right]
 
 
 def headline(sentence: str, figure: Figure) -> str:
@@ -69,6 +77,20 @@ def coverage(terms: tuple[tuple[str, float], ...], zones: dict[str, str], search
     return found / total if total else 0.0
 
 
+def _phrase_around(sentence: str, figure: Figure) -> str:
+    """The comma-delimited stretch holding a figure (wider than its clause: 、 does not end it)."""
+    left = max((sentence.rfind(ch, 0, figure.start) for ch in "，,。；;：:！？!?"), default=-1) + 1
+    rights = [i for i in (sentence.find(ch, figure.end) for ch in "，,。；;：:！？!?") if i >= 0]
+    return sentence[left:min(rights, default=len(sentence))]
+
+
+def _anchored(query: Query, zone: str) -> bool:
+    """The figure's own clause names the thing asked about: a noun of the question (any of its words
+    for a follow-up, whose borrowed wording fits the new report less closely)."""
+    nouns = [t for t, w in query.terms if w >= 1.0 and not query.inherited] or [t for t, _ in query.terms]
+    return any(_term_match(term, zone) >= 0.75 for term in nouns)
+
+
 def _fits(query: Query, figure: Figure) -> bool:
     if query.groups:
         return figure.group in query.groups
@@ -85,11 +107,15 @@ def figure_candidates(query: Query, searcher: Searcher, hits: list[Hit]) -> list
             for figure in figures:
                 if not _fits(query, figure):
                     continue
-                zones = {"subject": figure.subject, "clause": clause_around(sentence, figure.start, figure.end),
-                         "sentence": sentence, "passage": context}
+                clause = clause_around(sentence, figure.start, figure.end)
+                if not _anchored(query, figure.subject + clause + _phrase_around(sentence, figure)):
+                    continue
+                zones = {"subject": figure.subject, "clause": clause, "sentence": sentence, "passage": context}
                 cover = coverage(query.terms, zones, searcher)
                 extra = coverage(query.context, zones, searcher) if query.context else 0.0
                 score = cover + 0.2 * hit.score + 0.1 * extra
+                if any(word in clause[:clause.find(figure.text)] for word in _TOTAL):  # "全镇24个村": a total
+                    score += 0.05
                 if query.kind == "multi":  # a breakdown is asked for: prefer a total that has one
                     parts = sum(f.start > figure.start and f.group == figure.group for f in figures)
                     score += 0.05 * min(parts, 6)
@@ -122,7 +148,8 @@ def _topic(query: Query) -> str:
 
 def best_figure(query: Query, searcher: Searcher, report: Report) -> tuple[Candidate | None, list[Hit]]:
     hits = searcher.rank(query.text, searcher.rows([report]))
-    qualified = [c for c in figure_candidates(query, searcher, hits) if c.coverage >= MIN_COVERAGE]
+    least = INHERITED_COVERAGE if query.inherited else MIN_COVERAGE
+    qualified = [c for c in figure_candidates(query, searcher, hits) if c.coverage >= least]
     return (qualified[0] if qualified else None), hits
 
 

@@ -147,7 +147,8 @@ def towns_in(text: str) -> list[str]:
         if match.start() == previous_end:  # "红旗镇和白云乡": the conjunction is not part of the name
             name = re.sub(r"^[和与及跟同、]", "", name)
         previous_end = match.end()
-        generic = name[0] in "哪各每几该本我全那这其某" or any(name.endswith(bad) for bad in _NOT_TOWN)
+        generic = (name[0] in "哪各每几该本我全那这其某" or any(name.endswith(bad) for bad in _NOT_TOWN)
+                   or bool(re.search(r"[是的了在有个哪那这我每]", name)))
         if len(name) >= 2 and not generic:
             found.append(name)
     return found

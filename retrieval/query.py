@@ -32,11 +32,12 @@ _NOUN_UNITS = (
     (re.compile(r"多少钱|金额|总额|罚款多少|罚了多少|投入|经费|资金"), ("money",)),
     (re.compile(r"哪天|哪一天|什么时候|何时|日期|几月几日"), ("date",)),
     (re.compile(r"率|比例|百分"), ("percent",)),
-    (re.compile(r"人数|(?:[员者]|人员|对象|干部|律师|志愿者|人)(?=[？?，,。！!\s]|$)"), ("person", "person_times")),
+    (re.compile(r"人数|人(?=[？?，,。！!\s]|$)"), ("person", "person_times")),
     (re.compile(r"纠纷|案件|案子"), ("case",)),
     (re.compile(r"企业|单位|公司"), ("org", "visit", "generic")),
     (re.compile(r"活动|讲座|培训|会议|检查|宣传"), ("times", "person_times")),
 )
+_PERSON_NOUN = re.compile(r"(?:[员者]|人员|对象|干部|律师|志愿者|群众)$")
 _COUNTED = re.compile(r"(?:多少|几)[个名位家件项条所支]?([\u4e00-\u9fff]{1,6}?)(?:[呢吗啊]|$|[？?。，,])")
 _NOUN_FLAGS = ("n", "vn", "nz", "nt", "ns", "nr", "l", "i", "j", "eng")
 
@@ -56,6 +57,7 @@ class Query:
     quantity: bool = True  # asks for a figure (多少, 几, 哪天 …)
     context: tuple[tuple[str, float], ...] = ()  # the previous question's topic, for a follow-up
     english: bool = False
+    inherited: bool = False  # the topic comes from the previous question ("那双塔镇呢？")
 
 
 def normalize(question: str) -> str:
@@ -107,9 +109,12 @@ def find_towns(text: str, known: Sequence[str]) -> tuple[list[str], list[str]]:
     return sorted(set(found), key=text.find), unknown
 
 
-def _groups(text: str, topic: str) -> tuple[str, ...]:
-    asked = _ASKED_UNIT.search(text)
+def _groups(text: str, topic: str, nouns: list[str]) -> tuple[str, ...]:
+    asked = next((m for m in _ASKED_UNIT.finditer(text)  # "多少人民调解员": 人 starts the noun 人民
+                  if text[m.start(1):m.end() + 1] != "人民"), None)
     by_noun = next((groups for pattern, groups in _NOUN_UNITS if pattern.search(topic)), ())
+    if not by_noun and nouns and _PERSON_NOUN.search(nouns[-1]):  # "网格员有多少": people, not visits
+        by_noun = ("person",)
     if asked and not (asked.group(1) == "个" and by_noun):  # "多少个调解员": 个 is only a classifier
         group = UNIT_GROUP[asked.group(1)]
         return ("person", "person_times") if asked.group(1) == "人" else (group,)
@@ -152,7 +157,7 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
         year=int(year_match.group(1)) if year_match else None,
         kind=_kind(text, towns),
         terms=tuple(terms.items()),
-        groups=_groups(text, topic),
+        groups=_groups(text, topic, [t for t, w in terms.items() if w >= 1.0]),
         most=bool(_MOST.search(text)),
         quantity=bool(_QUANTITY.search(text) or _MOST.search(text)),
         english=not re.search(r"[\u4e00-\u9fff]", text),
@@ -170,7 +175,7 @@ def follow(query: Query, previous: Query | None) -> Query:
         if kind == "compare" and len(query.towns) == 1:
             kind = "figure"
         return replace(query, terms=previous.terms, groups=query.groups or previous.groups, kind=kind,
-                       most=previous.most, quantity=query.quantity or previous.quantity)
+                       most=previous.most, quantity=query.quantity or previous.quantity, inherited=True)
     return replace(query, context=previous.terms)
 
 

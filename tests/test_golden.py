@@ -54,6 +54,19 @@ def test_follow_up_uses_the_previous_topic(seed_engine: Engine) -> None:
     assert answer.citations[0].source.report.town == "双塔镇"
 
 
+def test_follow_up_borrows_the_topic_for_another_town(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("那中塘镇呢？", ["太平镇安全生产行政处罚罚了多少钱？"])
+    assert answer.to_json()["figures"][0]["text"] == "18.39万元"
+
+
+def test_compare_never_offers_another_indicator(seed_engine: Engine) -> None:
+    """Grid workers: only reports that count grid workers are listed; 十余次 (campaigns) is not one."""
+    answer = seed_engine.ask("各镇的网格员有多少？")
+    assert answer.kind == "compare"
+    assert all(c.figure is not None and c.figure.group == "person" for c in answer.citations)
+    assert all("网格员" in c.sentence for c in answer.citations)
+
+
 def test_compare_names_towns_without_the_figure(seed_engine: Engine) -> None:
     answer = seed_engine.ask("各镇化解矛盾纠纷的数量分别是多少？")
     assert answer.kind == "compare"
