@@ -30,19 +30,27 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 
 
+# Loggers that can carry the token: PTB logs its API URLs at DEBUG and puts the token in InvalidToken.
+TOKEN_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext", "telegram.ext.Application",
+                 "telegram.ext.Updater", "bot.app", "bot.handlers")
+
+
 class _HideSecrets(logging.Filter):
-    """Replaces the bot token in log messages (python-telegram-bot logs its API URLs at DEBUG)."""
+    """Replaces the bot token in log messages and in the tracebacks logged with them."""
 
     def __init__(self) -> None:
         super().__init__()
         self.secrets: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "<TOKEN>")
-            record.msg, record.args = message, ()
+        if not self.secrets:
+            return True
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        message, traceback = record.getMessage(), record.exc_text or ""
+        for secret in self.secrets:
+            message, traceback = message.replace(secret, "<TOKEN>"), traceback.replace(secret, "<TOKEN>")
+        record.msg, record.args, record.exc_text = message, (), traceback or None
         return True
 
 
@@ -50,12 +58,12 @@ _HIDE_SECRETS = _HideSecrets()
 
 
 def hide_token(token: str) -> None:
-    """Keep ``token`` out of every log: httpx logs request URLs at INFO, the Bot object its URLs at DEBUG."""
+    """Keep ``token`` out of every log: httpx logs request URLs at INFO, PTB its API URLs at DEBUG."""
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
     if token:
         _HIDE_SECRETS.secrets.add(token)
-    for name in ("telegram.Bot", "telegram.ext.ExtBot"):
+    for name in TOKEN_LOGGERS:
         logging.getLogger(name).addFilter(_HIDE_SECRETS)
 
 
@@ -124,6 +132,9 @@ def run(settings: Settings) -> int:
         print(replies.NO_TOKEN, file=sys.stderr)
         return 2
     logging.basicConfig(format=LOG_FORMAT, level=logging.INFO)  # a no-op when the CLI configured logging
+    hide_token(settings.telegram_token)
+    for handler in logging.getLogger().handlers:  # whatever logs through the root handlers
+        handler.addFilter(_HIDE_SECRETS)
     logger.info("Loading the answer engine (index %s)", settings.index_dir)
     engine = Engine.open(settings.engine_config())
     logger.info("Engine ready: %d reports", len(engine.reports()))

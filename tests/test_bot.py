@@ -461,6 +461,18 @@ def test_missing_token_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert "TELEGRAM_BOT_TOKEN" in process.stderr and "未设置" in process.stderr
 
 
+def test_rejected_token_exits_2_without_logging_it(api: FakeBotApi, caplog: pytest.LogCaptureFixture,
+                                                   capsys: pytest.CaptureFixture[str], cache_dir: Path,
+                                                   index_dir: Path) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "987654321:AAH-a-revoked-token"
+    env = {**_env(cache_dir, index_dir), **_telegram_env(api), "TELEGRAM_BOT_TOKEN": wrong}
+    assert run(Settings.from_env(env)) == 2
+    err = capsys.readouterr().err
+    assert "BotFather" in err and "InvalidToken" in caplog.text
+    assert wrong not in caplog.text + err
+
+
 def test_fazhi_serve_process_answers(api: FakeBotApi, engine: Engine, cache_dir: Path, index_dir: Path,
                                      tmp_path: Path) -> None:
     copy = tmp_path / "index"
