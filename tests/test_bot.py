@@ -23,6 +23,7 @@ from telegram.ext import Application
 
 from bot import handlers, replies
 from bot.app import build_application, poll, run
+from bot.replies import split_html
 from bot.settings import Settings
 from retrieval.engine import Engine
 from retrieval.render import render
@@ -375,6 +376,17 @@ def test_long_replies_are_split_at_boundaries() -> None:
         assert len(chunk) <= MAX_TEXT and not error
         assert chunk.endswith(("。", "</b>", "培训。"))
     assert "".join(chunks).replace("\n", "") == html.replace("\n", "")
+
+
+def test_long_answer_arrives_in_parts(api: FakeBotApi, bot: RunningBot, engine: Engine,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = 120
+    monkeypatch.setattr(replies, "split_html", lambda html: split_html(html, limit))
+    whole = render(engine.ask(HEADLINE), html=True)
+    parts = say(api, HEADLINE, replies_expected=len(split_html(whole, limit)))
+    assert len(parts) > 1 and all(len(part.text) <= limit for part in parts)
+    assert "".join(seen(part) for part in parts).replace("\n", "") == visible_text(whole, "HTML")[0].replace("\n", "")
+    assert [("reply_markup" in part.params) for part in parts] == [False] * (len(parts) - 1) + [True]
 
 
 # ---- admin upload ------------------------------------------------------------------------------------------
