@@ -200,6 +200,23 @@ def answer_figure(query: Query, searcher: Searcher, reports: list[Report]) -> An
                   (citation,), (), _sources(searcher, hits, [cand.row]))
 
 
+def answer_parts(query: Query, searcher: Searcher, reports: list[Report]) -> Answer:
+    """Several figures asked at once: each part answered on its own, in the order asked."""
+    citations, missing, sources = [], [], []
+    for part in query.parts:
+        answer = answer_figure(part, searcher, reports)
+        if answer.found and answer.kind == "figure":
+            citations += [c for c in answer.citations if c not in citations]
+        else:
+            missing.append(_topic(part))
+        sources += answer.sources
+    if not citations:
+        return none_answer(query, searcher, reports, [])
+    label = citations[0].source.report.label
+    ranked = tuple(dict.fromkeys(sources))[:SOURCES]
+    return Answer(query.text, "multi", True, label, tuple(citations), tuple(missing), ranked)
+
+
 def compare_figures(query: Query, searcher: Searcher, reports: list[Report],
                     found: list[tuple[Report, Candidate, list[Hit]]], all_hits: list[Hit]) -> Answer:
     scores = {h.row: h.score for h in all_hits}

@@ -163,4 +163,6 @@ def respond(query: Query, searcher: Searcher) -> Answer:
         return compose.answer_example(query, searcher, selected)
     if query.kind == "compare" and not query.quantity:
         return compose.compare_examples(query, searcher, selected)
+    if query.parts:
+        return compose.answer_parts(query, searcher, selected)
     return compose.answer_figure(query, searcher, selected)

@@ -58,6 +58,7 @@ class Query:
     context: tuple[tuple[str, float], ...] = ()  # the previous question's topic, for a follow-up
     english: bool = False
     inherited: bool = False  # the topic comes from the previous question ("那双塔镇呢？")
+    parts: tuple["Query", ...] = ()  # several figures asked at once ("出动多少人次、查了多少企业")
 
 
 def normalize(question: str) -> str:
@@ -179,10 +180,30 @@ def follow(query: Query, previous: Query | None) -> Query:
     return replace(query, context=previous.terms)
 
 
+def split_parts(text: str) -> list[str]:
+    """The questions inside one message: clauses that each ask for a figure (the others join the one before;
+    "都是哪几类" asks for a breakdown, not another figure)."""
+    asks = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条位户批天]?|哪天|什么时候|[完成办结处理]率|金额|人数")
+    parts: list[str] = []
+    for piece in filter(None, (p.strip() for p in re.split(r"[？?；;。！!，,、]", text))):
+        if parts and not asks.search(piece):
+            parts[-1] += "，" + piece
+        else:
+            parts.append(piece)
+    return parts if sum(bool(asks.search(p)) for p in parts) >= 2 else []
+
+
 def understand(question: str, history: Sequence[str], known_towns: Sequence[str], tokenizer: Tokenizer) -> Query:
     """The question read in its conversation: each earlier question resolved in turn, oldest first."""
     previous: Query | None = None
     for earlier in history:
         previous = follow(analyze(earlier, known_towns, tokenizer), previous)
-    return follow(analyze(question, known_towns, tokenizer), previous)
+    query = follow(analyze(question, known_towns, tokenizer), previous)
+    if query.kind != "multi":
+        return query
+    parts: list[Query] = []
+    for text in split_parts(query.text):
+        part = follow(analyze(text, known_towns, tokenizer), parts[-1] if parts else query)
+        parts.append(replace(part, kind="figure", towns=part.towns or query.towns, year=part.year or query.year))
+    return replace(query, parts=tuple(parts))
 

@@ -56,14 +56,18 @@ def render(answer: Answer, *, html: bool = False) -> str:
         return "\n".join(lines)
     if answer.kind == "compare":
         lines.append(esc(answer.lead + "："))
+    previous: Citation | None = None
     for citation in answer.citations:
         if answer.kind == "compare" and lines[-1:] != [""]:
             lines.append("")
-        if citation.figure is not None:
+        if citation.figure is not None and previous is not None and previous.sentence == citation.sentence:
+            lines.insert(-2, _figure_lines(citation, esc, bold, label=True)[0])  # same sentence: one quote
+        elif citation.figure is not None:
             lines += _figure_lines(citation, esc, bold, label=True)
         else:
             lines.append(esc(f"{citation.source.report.label}：「{citation.sentence}」"))
             lines.append(_source_line(citation, esc))
+        previous = citation
     if answer.missing:
         lines += ["", esc("报告中没有给出的：" + "、".join(answer.missing))]
     years = {c.source.report.year for c in answer.citations}

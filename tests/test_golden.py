@@ -67,6 +67,12 @@ def test_compare_never_offers_another_indicator(seed_engine: Engine) -> None:
     assert all("网格员" in c.sentence for c in answer.citations)
 
 
+def test_several_figures_in_one_message(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("板溪镇接访下访了多少次？化解信访积案多少件？")
+    assert [f["text"] for f in answer.to_json()["figures"]] == ["96次", "25件"]
+    assert answer.kind == "multi" and "96次" in answer.text and "25件" in answer.text
+
+
 def test_compare_names_towns_without_the_figure(seed_engine: Engine) -> None:
     answer = seed_engine.ask("各镇化解矛盾纠纷的数量分别是多少？")
     assert answer.kind == "compare"

@@ -184,3 +184,17 @@ def test_follow_up_with_unknown_town_does_not_inherit_the_previous_town(tokenize
 
 def test_question_alone_ignores_an_empty_history(tokenizer: Tokenizer) -> None:
     assert _ask(tokenizer, "处罚了几家？").towns == ()
+
+
+@pytest.mark.parametrize(("text", "parts"), [
+    pytest.param("板溪镇接访下访了多少次？化解信访积案多少件？",
+                 ["板溪镇接访下访了多少次", "化解信访积案多少件"], id="two"),
+    pytest.param("出动多少人次、查了多少企业、发现多少隐患",
+                 ["出动多少人次", "查了多少企业", "发现多少隐患"], id="three"),
+    pytest.param("中塘镇有多少家企业？都是哪几类？", [], id="breakdown-is-one-question"),
+    pytest.param("太平镇有多少人民调解员？", [], id="single"),
+])
+def test_split_parts(text: str, parts: list[str]) -> None:
+    from retrieval.query import split_parts
+
+    assert split_parts(text) == parts
