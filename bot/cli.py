@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.settings import Settings
 from retrieval.engine import Engine
-from retrieval.errors import FazhiError, UnknownReportError
+from retrieval.errors import FazhiError
 
 READABLE_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
 
@@ -160,8 +160,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {"ask": cmd_ask, "chat": cmd_chat, "index": cmd_index, "sources": cmd_sources,
                    "eval": cmd_eval}[args.command]
         return handler(_engine(settings, args), args)
-    except UnknownReportError as error:
-        print(f"没有这份报告：{error}。用 fazhi sources 查看已收录的报告。", file=sys.stderr)
     except FazhiError as error:
         from bot.replies import plain, report_error
 

@@ -18,6 +18,7 @@ from retrieval.errors import (
     MissingMetadataError,
     NoTextError,
     ReportError,
+    UnknownReportError,
     UnsupportedFormatError,
 )
 from retrieval.indexing import AddResult
@@ -75,6 +76,10 @@ _SUFFIX_ADVICE = {
     ".xlsx": "这是表格文件，不是报告。请上传报告正文（.docx、.pdf 或 .txt）。",
     ".zip": "无法读取压缩包，请解压后逐个上传报告文件。",
     ".rar": "无法读取压缩包，请解压后逐个上传报告文件。",
+    "binary": "这个文件不是文字文件（可能是其他格式改了扩展名）。请上传报告的 .docx、.pdf 或 .txt 文件。",
+    "corrupt": "文件已损坏或格式与扩展名不符，无法打开。请重新导出后再上传。",
+    "encrypted": "PDF 设置了打开密码，无法读取。请去掉密码或另存为 .docx 后再上传。",
+    "none": "文件没有扩展名，无法判断格式。" + "支持的格式：.docx、.pdf（带文字层）、.txt、.md。",
 }
 _IMAGES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic")
 _MISSING = {"town": "镇名", "year": "年份"}
@@ -190,6 +195,8 @@ def report_error(error: FazhiError) -> str:
     if isinstance(error, MissingMetadataError):
         missing = "和".join(_MISSING.get(item, item) for item in error.missing) or "镇名和年份"
         return f"无法从报告中确定{missing}。请在说明中注明镇名和年份，例如“太平镇 2024”，再重新上传。"
+    if isinstance(error, UnknownReportError):
+        return f"没有这份报告：{escape(str(error))}。已收录的报告：机器人里发送 /sources，命令行运行 fazhi sources。"
     if isinstance(error, IndexBusyError):
         return "报告索引正在更新中，请过一分钟再上传。"
     if isinstance(error, ReportError):
