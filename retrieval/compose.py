@@ -16,11 +16,11 @@ from retrieval.search import Hit, Searcher, sentences
 
 MIN_COVERAGE = 0.55
 INHERITED_COVERAGE = 0.4  # a follow-up's borrowed topic words fit the new town's wording less closely
-_TOTAL = ("全镇", "全乡", "共计", "总计", "合计", "总共", "共有", "累计", "共")
 EXAMPLE_COVERAGE = 0.4
 SOURCES = 5
 # How much a topic word counts by where it stands relative to the figure.
 ZONES = (("subject", 1.0), ("clause", 0.9), ("sentence", 0.6), ("passage", 0.35))
+_TOTAL = ("全镇", "全乡", "共计", "总计", "合计", "总共", "共有", "累计", "共")  # words before a total
 
 
 @dataclass(frozen=True)
@@ -32,21 +32,25 @@ class Candidate:
     score: float
 
 
-def clause_around(sentence: str, start: int, end: int) -> str:
-    """The clause holding a figure; a clause that is nothing but the figure ("98批次，385人次") takes in
-    the clause before it, which names what is counted."""
+def clause_span(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """Where the clause holding a figure begins and ends; a clause that is nothing but the figure
+    ("98批次，385人次") takes in the clause before it, which names what is counted."""
     left = max((sentence.rfind(ch, 0, start) for ch in CLAUSE_BREAKS), default=-1) + 1
     rights = [i for i in (sentence.find(ch, end) for ch in CLAUSE_BREAKS) if i >= 0]
     right = min(rights, default=len(sentence))
     while left > 1 and len(re.findall(r"[\u4e00-\u9fff]", sentence[left:start] + sentence[end:right])) < 2:
         left = max((sentence.rfind(ch, 0, left - 1) for ch in CLAUSE_BREAKS), default=-1) + 1
+    return left, right
+
+
+def clause_around(sentence: str, start: int, end: int) -> str:
+    left, right = clause_span(sentence, start, end)
     return sentence[left:right]
 
 
 def headline(sentence: str, figure: Figure) -> str:
     """The verbatim phrase that carries the figure: its clause up to the figure (or its noun after)."""
-    clause = clause_around(sentence, figure.start, figure.end)
-    left = sentence.find(clause)
+    left, _ = clause_span(sentence, figure.start, figure.end)
     text = sentence[left:figure.end]
     if figure.subject and sentence.startswith(figure.subject, figure.end):
         text += figure.subject
