@@ -117,13 +117,21 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return run(settings)
 
 
+def _in_chinese(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p._positionals.title, p._optionals.title = "参数", "选项"
+    p.add_argument("-h", "--help", action="help", help="显示本帮助并退出")
+    return p
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="fazhi", description="乡镇法治政府建设报告问答：数字逐字引用，注明出处。")
-    sub = top.add_subparsers(dest="command", required=True, metavar="命令")
+    top = _in_chinese(argparse.ArgumentParser(
+        prog="fazhi", add_help=False, description="乡镇法治政府建设报告问答：数字逐字引用，注明出处。",
+        epilog="例如：fazhi ask \"太平镇有多少人民调解员？\"；各命令的用法：fazhi 命令 --help"))
+    sub = top.add_subparsers(dest="command", required=True, metavar="命令", title="命令")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--index-dir", help="索引目录（默认 $FAZHI_INDEX_DIR 或 ~/.cache/fazhi/index）")
+        p = _in_chinese(sub.add_parser(name, help=help_text, description=help_text, add_help=False))
+        p.add_argument("--index-dir", metavar="DIR", help="索引目录（默认 $FAZHI_INDEX_DIR 或 ~/.cache/fazhi/index）")
         return p
 
     ask = command("ask", "回答一个问题（没有索引时先用内置报告建立）")

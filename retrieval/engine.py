@@ -6,6 +6,7 @@ so readers keep answering from the old snapshot until the new one is complete.
 """
 
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -23,6 +24,7 @@ from retrieval.tokenize import Tokenizer
 from seeds import seed_paths
 
 log = logging.getLogger(__name__)
+EXAMPLE = "太平镇有多少人民调解员？"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,6 +145,8 @@ def respond(query: Query, searcher: Searcher) -> Answer:
     """Route a question to the kind of answer it asks for, within the reports it names."""
     reports = searcher.reports
     known = "、".join(r.label for r in reports)
+    if not re.search(r"\w", query.text):  # blank, emoji, punctuation only
+        return compose.none_answer(query, searcher, [], [], f"没有看到问题。请用文字提问，例如“{EXAMPLE}”")
     if query.unknown_towns and not query.towns:
         lead = f"没有{'、'.join(query.unknown_towns)}的报告。现有报告：{known}。"
         return compose.none_answer(query, searcher, [], [], lead)
@@ -157,7 +161,7 @@ def respond(query: Query, searcher: Searcher) -> Answer:
         selected = same_year or selected
     if query.english:
         hits = searcher.rank(query.text, searcher.rows(selected), lexical=False)
-        lead = "目前只能准确回答中文提问，请用中文再问一次（例如“太平镇有多少人民调解员？”）。"
+        lead = f"目前只能准确回答中文提问，请用中文再问一次（例如“{EXAMPLE}”）。"
         return compose.none_answer(query, searcher, selected, hits if query.towns else [], lead)
     if query.kind == "example":
         return compose.answer_example(query, searcher, selected)
