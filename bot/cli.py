@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.settings import Settings
+from embeddings import ModelUnavailableError
 from retrieval.engine import Engine
 from retrieval.errors import FazhiError
 
@@ -172,6 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.replies import plain, report_error
 
         print(plain(report_error(error)), file=sys.stderr)
+    except ModelUnavailableError as error:
+        from bot.replies import MODEL_UNAVAILABLE
+
+        print(MODEL_UNAVAILABLE.format(model=error.model, reason=error.reason), file=sys.stderr)
     except FileNotFoundError as error:
         print(f"找不到文件：{error.filename}", file=sys.stderr)
     return 1

@@ -36,6 +36,10 @@ BAD_TOKEN = (
     "Telegram 拒绝了 TELEGRAM_BOT_TOKEN（令牌无效或已被撤销），请向 @BotFather 核对令牌。\n"
     "Telegram rejected TELEGRAM_BOT_TOKEN (invalid or revoked): check it with @BotFather."
 )
+MODEL_UNAVAILABLE = (
+    "无法加载向量模型 {model}（{reason}）。不能访问模型仓库的机器上请不要设置 FAZHI_EMBED_MODEL"
+    "（默认模型随安装包提供），或把它设为本地模型文件夹的路径。"
+)
 NO_NETWORK = "无法连接 Telegram 服务器，请检查网络后重试。\nCannot reach the Telegram Bot API: {error}"
 COMMANDS = (
     ("ask", "提问，例如 /ask 太平镇有多少人民调解员？"),

@@ -134,6 +134,9 @@ class SentenceTransformerEncoder:
 
     def _load_model(self) -> SentenceTransformer:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # "Loading weights" bars are noise in a CLI and in logs
 
         local = Path(self.model).expanduser()
         if local.is_dir():
