@@ -20,6 +20,7 @@ EXAMPLE_COVERAGE = 0.4
 SOURCES = 5
 # How much a topic word counts by where it stands relative to the figure.
 ZONES = (("subject", 1.0), ("clause", 0.9), ("sentence", 0.6), ("passage", 0.35))
+_PREPOSITIONS = tuple("在对向为于从")
 _TOTAL = ("全镇", "全乡", "共计", "总计", "合计", "总共", "共有", "累计", "共")  # words before a total
 
 
@@ -95,7 +96,9 @@ def _anchored(query: Query, zone: str) -> bool:
     return any(_term_match(term, zone) >= 0.75 for term in nouns)
 
 
-def _fits(query: Query, figure: Figure) -> bool:
+def _fits(query: Query, figure: Figure, sentence: str) -> bool:
+    if query.bare and sentence[max(figure.start - 1, 0):figure.start] in _PREPOSITIONS:
+        return False  # "在6个村建立…" says where something was done, not how many villages there are
     if query.groups:
         return figure.group in query.groups
     return figure.group not in ("date",)
@@ -109,7 +112,7 @@ def figure_candidates(query: Query, searcher: Searcher, hits: list[Hit]) -> list
         context = passage.clean + " ".join(passage.section)
         for sentence, figures in searcher.figures(hit.row):
             for figure in figures:
-                if not _fits(query, figure):
+                if not _fits(query, figure, sentence):
                     continue
                 clause = clause_around(sentence, figure.start, figure.end)
                 if not _anchored(query, figure.subject + clause + _phrase_around(sentence, figure)):

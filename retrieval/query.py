@@ -59,6 +59,7 @@ class Query:
     english: bool = False
     inherited: bool = False  # the topic comes from the previous question ("那双塔镇呢？")
     parts: tuple["Query", ...] = ()  # several figures asked at once ("出动多少人次、查了多少企业")
+    bare: bool = False  # the topic is only the counted noun ("有几个村？"): a total is asked for
 
 
 def normalize(question: str) -> str:
@@ -149,7 +150,8 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
             continue
         terms[word] = 1.0 if flag.startswith(_NOUN_FLAGS) else 0.5
     counted = _COUNTED.search(topic)
-    if not terms and counted:  # "有几个村？": the counted noun is the whole topic
+    bare = not terms and counted is not None
+    if counted and bare:  # "有几个村？": the counted noun is the whole topic
         terms[counted.group(1)] = 1.0
     return Query(
         text=text,
@@ -162,6 +164,7 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
         most=bool(_MOST.search(text)),
         quantity=bool(_QUANTITY.search(text) or _MOST.search(text)),
         english=not re.search(r"[\u4e00-\u9fff]", text),
+        bare=bare,
     )
 
 
