@@ -16,7 +16,8 @@ from embeddings import DEFAULT_MODEL, Encoder, load_encoder
 from retrieval import compose, store
 from retrieval.answer import Answer
 from retrieval.documents import Report
-from retrieval.indexing import AddResult, Parsed, add_reports, parse_file, reembed, remove_report
+from retrieval.errors import ReportError
+from retrieval.indexing import AddResult, Parsed, add_reports, changed_files, parse_file, reembed, remove_report
 from retrieval.query import Query, understand
 from retrieval.render import render
 from retrieval.search import Searcher
@@ -57,7 +58,7 @@ class Engine:
                                           query_prompt=config.query_prompt, passage_prompt=config.passage_prompt)
         tokenizer = Tokenizer()
         corpus = store.load(config.index_dir)
-        if corpus is None or _stale(corpus, encoder) or rebuild_from:
+        if corpus is None or _stale(corpus, encoder) or changed_files(corpus) or rebuild_from:
             with store.lock(config.index_dir):
                 current = None if rebuild_from else store.load(config.index_dir)
                 corpus = _refresh(config, current, encoder, tokenizer, progress, rebuild_from or seed_paths())
@@ -127,18 +128,31 @@ def _stale(corpus: store.Corpus, encoder: Encoder) -> bool:
 
 def _refresh(config: EngineConfig, corpus: store.Corpus | None, encoder: Encoder, tokenizer: Tokenizer,
              progress: bool, files: Sequence[Path]) -> store.Corpus:
-    """Build from ``files`` when there is no index; re-embed for a new model."""
+    """Build from ``files`` when there is no index; re-embed for a new model; re-read changed report files."""
     if corpus is None:
         log.info("building the index in %s from %d files", config.index_dir, len(files))
         corpus, _ = add_reports(None, [parse_file(p) for p in files], model=encoder.name,
                                 encoder=encoder, tokenizer=tokenizer, progress=progress)
-    elif _stale(corpus, encoder):
+        return _save(config, corpus)
+    dirty = _stale(corpus, encoder)
+    if dirty:
         log.info("model changed (%s → %s): re-embedding", corpus.model, encoder.name)
         corpus = reembed(corpus, model=encoder.name, encoder=encoder, progress=progress)
-    else:
-        return corpus
-    version = store.save(config.index_dir, corpus)
-    return replace(corpus, version=version)
+    reread: dict[str, Parsed] = {}
+    for doc_id, path in changed_files(corpus).items():
+        try:
+            reread[doc_id] = parse_file(path)
+        except ReportError as error:  # keep what was indexed rather than lose the report
+            log.warning("%s changed but cannot be read (%r); keeping the indexed version", path, error)
+    if reread:
+        log.info("re-reading changed report files: %s", ", ".join(r.report.source for r in reread.values()))
+        corpus, _ = add_reports(corpus, list(reread.values()), model=encoder.name, encoder=encoder,
+                                tokenizer=tokenizer, progress=progress, drop=list(reread))
+    return _save(config, corpus) if dirty or reread else corpus
+
+
+def _save(config: EngineConfig, corpus: store.Corpus) -> store.Corpus:
+    return replace(corpus, version=store.save(config.index_dir, corpus))
 
 
 def respond(query: Query, searcher: Searcher) -> Answer:

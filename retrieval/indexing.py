@@ -54,11 +54,23 @@ def _terms(tokenizer: Tokenizer, report: Report, passage: Passage) -> list[str]:
     return tokenizer.index_terms(f"{report.town} {' '.join(passage.section)} {passage.clean}")
 
 
+def changed_files(corpus: Corpus) -> dict[str, Path]:
+    """Reports whose source file is still there but no longer holds what was indexed (doc id → path)."""
+    changed = {}
+    for doc_id, origin in corpus.origins.items():
+        path = Path(origin.path) if origin.path else None
+        if path is not None and path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() != origin.sha256:
+            changed[doc_id] = path
+    return changed
+
+
 def add_reports(corpus: Corpus | None, parsed: Sequence[Parsed], *, model: str, encoder: Encoder,
-                tokenizer: Tokenizer, progress: bool = False) -> tuple[Corpus, list[AddResult]]:
-    """A new corpus with ``parsed`` added; a report of the same town and year is replaced."""
-    reports = dict(corpus.reports) if corpus else {}
-    origins = dict(corpus.origins) if corpus else {}
+                tokenizer: Tokenizer, progress: bool = False,
+                drop: Sequence[str] = ()) -> tuple[Corpus, list[AddResult]]:
+    """A new corpus with ``parsed`` added (and the reports ``drop`` removed); a report of the same town
+    and year is replaced."""
+    reports = {k: v for k, v in corpus.reports.items() if k not in drop} if corpus else {}
+    origins = {k: v for k, v in corpus.origins.items() if k not in drop} if corpus else {}
     results: list[AddResult] = []
     for item in parsed:
         old = next((r for r in reports.values() if (r.town, r.year) == (item.report.town, item.report.year)), None)

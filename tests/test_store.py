@@ -336,3 +336,32 @@ def test_writer_killed_mid_write_leaves_the_previous_version(
     assert sorted(f"versions/{p.name}" for p in (index_dir / "versions").iterdir()) == sorted([current, version])
     assert list(index_dir.glob(".current-*")) == []
     assert _first_figure(Engine.open(_config(index_dir), encoder=FakeEncoder()), QUESTION) == ("63名", "太平镇")
+
+
+def test_changed_report_file_is_reread_on_open(tmp_path: Path) -> None:
+    """The index notices a report file that changed since it was indexed and re-reads only that one."""
+    report = _renamed_copy(tmp_path, "青山镇")
+    other = _renamed_copy(tmp_path, "白云镇")
+    index_dir = tmp_path / "index"
+    Engine.open(_config(index_dir), encoder=FakeEncoder(), rebuild_from=[report, other])
+    report.write_text(report.read_text(encoding="utf-8").replace("调解员63名", "调解员64名"), encoding="utf-8")
+
+    encoder = FakeEncoder()
+    engine = Engine.open(_config(index_dir), encoder=encoder)
+    assert _first_figure(engine, "青山镇有多少人民调解员？") == ("64名", "青山镇")
+    assert _first_figure(engine, "白云镇有多少人民调解员？") == ("63名", "白云镇")
+    assert len(engine.reports()) == 2
+    assert encoder.passage_calls == [next(r.passages for r in engine.reports() if r.town == "青山镇")]
+
+    encoder = FakeEncoder()
+    Engine.open(_config(index_dir), encoder=encoder)
+    assert encoder.passage_calls == []  # nothing changed since: nothing re-read
+
+
+def test_changed_file_that_no_longer_reads_keeps_the_indexed_report(tmp_path: Path) -> None:
+    report = _renamed_copy(tmp_path, "青山镇")
+    index_dir = tmp_path / "index"
+    Engine.open(_config(index_dir), encoder=FakeEncoder(), rebuild_from=[report])
+    report.write_text("", encoding="utf-8")
+    engine = Engine.open(_config(index_dir), encoder=FakeEncoder())
+    assert _first_figure(engine, "青山镇有多少人民调解员？") == ("63名", "青山镇")
