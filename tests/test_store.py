@@ -115,7 +115,8 @@ def test_build_from_seeds(built: tuple[Path, int]) -> None:
     doc_ids = sorted(r["doc_id"] for r in manifest["reports"])
     assert (manifest["format"], manifest["model"], manifest["dim"]) == (store.FORMAT, "fake", 64)
     assert manifest["fingerprint"] == ",".join(doc_ids)
-    assert sorted(r["report"]["town"] for r in manifest["reports"]) == ["中塘镇", "双塔镇", "太平镇", "官塘镇", "板溪镇"]
+    towns = sorted(r["report"]["town"] for r in manifest["reports"])
+    assert towns == ["中塘镇", "双塔镇", "太平镇", "官塘镇", "板溪镇"]
     rows = _passage_rows(index_dir)
     assert len(rows) == embedded == sum(r["report"]["passages"] for r in manifest["reports"])
     assert {row["doc"] for row in rows} == set(doc_ids)
