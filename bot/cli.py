@@ -11,6 +11,7 @@ from bot.settings import Settings
 from embeddings import ModelUnavailableError
 from retrieval.engine import Engine
 from retrieval.errors import FazhiError
+from retrieval.store import current_version
 
 READABLE_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
 
@@ -18,6 +19,9 @@ READABLE_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
 def _engine(settings: Settings, args: argparse.Namespace) -> Engine:
     config = settings.engine_config(Path(args.index_dir) if args.index_dir else None)
     rebuild = _files(args.paths) if args.command == "index" and args.paths else []
+    if rebuild or current_version(config.index_dir) is None:
+        what = f"{len(rebuild)} 份报告" if rebuild else "内置的 5 份报告"
+        print(f"正在用{what}建立索引（{config.index_dir}），首次约需 1 分钟……", file=sys.stderr)
     return Engine.open(config, progress=sys.stderr.isatty(), rebuild_from=rebuild)
 
 
