@@ -34,14 +34,21 @@ class Candidate:
 
 
 def clause_span(sentence: str, start: int, end: int) -> tuple[int, int]:
-    """Where the clause holding a figure begins and ends; a clause that is nothing but the figure
-    ("98批次，385人次") takes in the clause before it, which names what is counted."""
+    """Where the clause holding a figure begins and ends; a clause that is nothing but figures
+    ("98批次，385人次", a table row's "2023年12件；2024年18件") takes in the clauses before it, up to
+    the one that names what is counted."""
     left = max((sentence.rfind(ch, 0, start) for ch in CLAUSE_BREAKS), default=-1) + 1
     rights = [i for i in (sentence.find(ch, end) for ch in CLAUSE_BREAKS) if i >= 0]
     right = min(rights, default=len(sentence))
-    while left > 1 and len(re.findall(r"[\u4e00-\u9fff]", sentence[left:start] + sentence[end:right])) < 2:
+    while left > 1 and len(_words_only(sentence[left:start] + sentence[end:right])) < 2:
         left = max((sentence.rfind(ch, 0, left - 1) for ch in CLAUSE_BREAKS), default=-1) + 1
     return left, right
+
+
+def _words_only(text: str) -> str:
+    """The Chinese of ``text`` without numbers and the measure words after them ("2023年12件；" → "")."""
+    numbers = re.sub(r"\d[\d.,%％]*\s*(?:[余多万亿]*[\u4e00-\u9fff]{0,2})", "", text)
+    return "".join(re.findall(r"[\u4e00-\u9fff]", numbers))
 
 
 def clause_around(sentence: str, start: int, end: int) -> str:
@@ -104,6 +111,15 @@ def _fits(query: Query, figure: Figure, sentence: str) -> bool:
     return figure.group not in ("date",)
 
 
+def _year_fit(query: Query, passage: Passage, searcher: Searcher, clause: str, figure: Figure) -> float:
+    """A figure labelled with another year ("2023年12件" in a 2024 report's table) answers another question."""
+    years = [int(y) for y in re.findall(r"(20\d\d)\s*年", clause[:clause.find(figure.text)])]
+    if not years:
+        return 0.0
+    wanted = query.year or searcher.corpus.reports[passage.doc_id].year
+    return 0.05 if wanted in years else -0.3
+
+
 def figure_candidates(query: Query, searcher: Searcher, hits: list[Hit]) -> list[Candidate]:
     """Every fitting figure in the passages ``hits``, best first."""
     found = []
@@ -120,7 +136,7 @@ def figure_candidates(query: Query, searcher: Searcher, hits: list[Hit]) -> list
                 zones = {"subject": figure.subject, "clause": clause, "sentence": sentence, "passage": context}
                 cover = coverage(query.terms, zones, searcher)
                 extra = coverage(query.context, zones, searcher) if query.context else 0.0
-                score = cover + 0.2 * hit.score + 0.1 * extra
+                score = cover + 0.2 * hit.score + 0.1 * extra + _year_fit(query, passage, searcher, clause, figure)
                 if any(word in clause[:clause.find(figure.text)] for word in _TOTAL):  # "全镇24个村": a total
                     score += 0.05
                 if query.kind == "multi":  # a breakdown is asked for: prefer a total that has one

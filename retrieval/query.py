@@ -28,16 +28,21 @@ _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
 _SCAFFOLD = re.compile(r"^(多少.*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|金额|次数|钱|多少钱|"
                        r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类)$")
 # Nouns that name a kind of measure word rather than a topic.
-_NOUN_UNITS = (
+# Words of the question that name the kind of figure asked for.
+_TOPIC_UNITS = (
     (re.compile(r"多少钱|金额|总额|罚款多少|罚了多少|投入|经费|资金"), ("money",)),
     (re.compile(r"哪天|哪一天|什么时候|何时|日期|几月几日"), ("date",)),
     (re.compile(r"率|比例|百分"), ("percent",)),
     (re.compile(r"人数|人(?=[？?，,。！!\s]|$)"), ("person", "person_times")),
-    (re.compile(r"纠纷|案件|案子"), ("case",)),
-    (re.compile(r"企业|单位|公司"), ("org", "visit", "generic")),
-    (re.compile(r"活动|讲座|培训|会议|检查|宣传"), ("times", "person_times")),
 )
-_PERSON_NOUN = re.compile(r"(?:[员者]|人员|对象|干部|律师|志愿者|群众)$")
+# The head noun of the topic (its last noun) says what is counted: 网格员 are people, 宣传资料 are items.
+_HEAD_UNITS = (
+    (re.compile(r"(?:[员者]|人员|对象|干部|律师|志愿者|群众|明白人|带头人)$"), ("person",)),
+    (re.compile(r"(?:纠纷|案件|案子|积案|诉求)$"), ("case",)),
+    (re.compile(r"(?:企业|单位|公司|商户)$"), ("org", "visit", "generic")),
+    (re.compile(r"(?:活动|讲座|培训|会议|检查|宣传|演练|比赛)$"), ("times", "person_times")),
+    (re.compile(r"(?:资料|材料|手册|文书|协议书|宣传单|明白纸|决定书|制度|清单|意见|建议)$"), ("item",)),
+)
 _COUNTED = re.compile(r"(?:多少|几)[个名位家件项条所支]?([\u4e00-\u9fff]{1,6}?)(?:[呢吗啊]|$|[？?。，,])")
 _NOUN_FLAGS = ("n", "vn", "nz", "nt", "ns", "nr", "l", "i", "j", "eng")
 
@@ -114,9 +119,9 @@ def find_towns(text: str, known: Sequence[str]) -> tuple[list[str], list[str]]:
 def _groups(text: str, topic: str, nouns: list[str]) -> tuple[str, ...]:
     asked = next((m for m in _ASKED_UNIT.finditer(text)  # "多少人民调解员": 人 starts the noun 人民
                   if text[m.start(1):m.end() + 1] != "人民"), None)
-    by_noun = next((groups for pattern, groups in _NOUN_UNITS if pattern.search(topic)), ())
-    if not by_noun and nouns and _PERSON_NOUN.search(nouns[-1]):  # "网格员有多少": people, not visits
-        by_noun = ("person",)
+    by_noun = next((groups for pattern, groups in _TOPIC_UNITS if pattern.search(topic)), ())
+    if not by_noun and nouns:
+        by_noun = next((groups for pattern, groups in _HEAD_UNITS if pattern.search(nouns[-1])), ())
     if asked and not (asked.group(1) == "个" and by_noun):  # "多少个调解员": 个 is only a classifier
         group = UNIT_GROUP[asked.group(1)]
         return ("person", "person_times") if asked.group(1) == "人" else (group,)

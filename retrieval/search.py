@@ -15,7 +15,7 @@ from retrieval.lexical import BM25
 from retrieval.store import Corpus
 from retrieval.tokenize import Tokenizer
 
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
+_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
 
 
 def sentences(text: str) -> list[str]:

@@ -6,9 +6,12 @@ wrong years, unknown towns, English).
 """
 
 import json
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from docx import Document
 
 from retrieval.engine import Engine
 from retrieval.evaluate import read_gold, score
@@ -87,3 +90,52 @@ def test_json_shape(seed_engine: Engine) -> None:
     assert data["figures"][0] == data["figures"][0] | {"text": "63名", "value": 63, "unit": "名", "qualifier": None,
                                                        "town": "太平镇", "year": 2023}
     assert {"doc", "title", "town", "year", "section", "passage", "score"} <= set(data["sources"][0])
+
+
+def _qingshan_docx(path: Path) -> Path:
+    """A report the seeds have never seen: another layout, a table with a column per year."""
+    document = Document()
+    for line in ("青山镇2024年法治政府建设工作报告",
+                 "2024年，青山镇坚持以习近平法治思想为指导，扎实推进法治政府建设，现将有关情况报告如下：",
+                 "一、主要工作成效",
+                 "（一）加强人民调解工作。全镇共有人民调解委员会15个，人民调解员48名，全年调解矛盾纠纷112件。",
+                 "（二）深化普法宣传。开展普法宣传活动30余场，发放宣传资料约1.2万份，受教育群众超过5000人次。"):
+        document.add_paragraph(line)
+    table = document.add_table(rows=3, cols=3)
+    for r, row in enumerate([["项目", "2023年", "2024年"], ["法律咨询", "320人次", "410人次"],
+                             ["法律援助案件", "12件", "18件"]]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    document.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def with_new_report(seed_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    folder = tmp_path_factory.mktemp("new-report")
+    shutil.copytree(seed_engine.config.index_dir, folder / "index", symlinks=True)
+    engine = Engine.open(replace(seed_engine.config, index_dir=folder / "index"))
+    engine.add_report(_qingshan_docx(folder / "青山镇.docx"))
+    return engine
+
+
+@pytest.mark.parametrize(("question", "figure"), [
+    pytest.param("青山镇有多少人民调解员？", "48名", id="mediators"),
+    pytest.param("青山镇有几个人民调解委员会？", "15个", id="committees"),
+    pytest.param("青山镇发放了多少宣传资料？", "约1.2万份", id="materials-approx"),
+    pytest.param("青山镇2024年法律援助案件有多少件？", "18件", id="table-this-year"),
+    pytest.param("青山镇法律咨询多少人次？", "410人次", id="table-report-year"),
+    pytest.param("青山镇有多少公务员？", None, id="none"),
+])
+def test_unseen_docx_report(with_new_report: Engine, question: str, figure: str | None) -> None:
+    answer = with_new_report.ask(question)
+    figures = answer.to_json()["figures"]
+    if figure is None:
+        assert not answer.found and figures == [], answer.text
+    else:
+        assert figures and figures[0]["text"] == figure and figures[0]["town"] == "青山镇", answer.text
+
+
+def test_unseen_report_joins_comparisons(with_new_report: Engine) -> None:
+    answer = with_new_report.ask("哪个镇的人民调解员最多？")
+    assert [c.figure.text for c in answer.citations if c.figure] == ["104名", "63名", "48名"]
