@@ -60,8 +60,10 @@ def headline(sentence: str, figure: Figure) -> str:
     """The verbatim phrase that carries the figure: its clause up to the figure (or its noun after)."""
     left, _ = clause_span(sentence, figure.start, figure.end)
     text = sentence[left:figure.end]
-    if figure.subject and sentence.startswith(figure.subject, figure.end):
-        text += figure.subject
+    for tail in (figure.subject, "的" + figure.subject):  # "750人的平安志愿者"
+        if figure.subject and sentence.startswith(tail, figure.end):
+            text += tail
+            break
     return text.strip("“” 　")[-40:]
 
 
@@ -123,6 +125,8 @@ def _year_fit(query: Query, passage: Passage, searcher: Searcher, clause: str, f
 def figure_candidates(query: Query, searcher: Searcher, hits: list[Hit]) -> list[Candidate]:
     """Every fitting figure in the passages ``hits``, best first."""
     found = []
+    nouns = [term for term, weight in query.terms if weight >= 1.0]
+    head = nouns[-1] if nouns else ""
     for hit in hits:
         passage = searcher.corpus.passages[hit.row]
         context = passage.clean + " ".join(passage.section)
@@ -139,6 +143,8 @@ def figure_candidates(query: Query, searcher: Searcher, hits: list[Hit]) -> list
                 score = cover + 0.2 * hit.score + 0.1 * extra + _year_fit(query, passage, searcher, clause, figure)
                 if any(word in clause[:clause.find(figure.text)] for word in _TOTAL):  # "全镇24个村": a total
                     score += 0.05
+                if head and head in figure.subject:  # "矫正对象里有几个重点人员": 重点人员 are counted
+                    score += 0.1
                 if query.kind == "multi":  # a breakdown is asked for: prefer a total that has one
                     parts = sum(f.start > figure.start and f.group == figure.group for f in figures)
                     score += 0.05 * min(parts, 6)

@@ -177,6 +177,10 @@ def respond(query: Query, searcher: Searcher) -> Answer:
         hits = searcher.rank(query.text, searcher.rows(selected), lexical=False)
         lead = f"目前只能准确回答中文提问，请用中文再问一次（例如“{EXAMPLE}”）。"
         return compose.none_answer(query, searcher, selected, hits if query.towns else [], lead)
+    if query.kind == "example" and not query.cue:  # keywords ("太平镇 人民调解员"): a figure if one fits
+        figure = compose.answer_figure(query, searcher, selected)
+        if figure.found:
+            return figure
     if query.kind == "example":
         return compose.answer_example(query, searcher, selected)
     if query.kind == "compare" and not query.quantity:

@@ -21,13 +21,13 @@ _COMPARE = re.compile(r"哪个镇|哪些镇|哪个乡|哪些乡|各镇|各乡|�
 _MOST = re.compile(r"最多|最少|最高|最低|哪个多|哪个少|谁多|谁少|更多|更少|多还是少")
 _EXAMPLE = re.compile(r"例子|案例|做法|经验|举个|举例|讲一个|讲讲|怎么|如何|怎样|介绍|典型|措施|办法|亮点|具体做了什么")
 _QUANTITY = re.compile(r"多少|几[个名人次场件起宗家份项条位户批天]?|哪天|哪一天|什么时候|何时|日期|几月|"
-                       r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数")
+                       r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数|场次|件数")
 _BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有哪|具体|其中|构成|明细|分项|什么人|做了什么|包括")
 _ASKED_UNIT = re.compile(r"(?:多少|几)\s*(" + "|".join(sorted(UNIT_GROUP, key=len, reverse=True)) + ")")
 _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
-_SCAFFOLD = re.compile(r"^(多少.*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|金额|次数|钱|多少钱|"
+_SCAFFOLD = re.compile(r"^(多少.*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|金额|次数|件数|场次|"
+                       r"钱|多少钱|比例|比率|占比|百分比|"
                        r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类)$")
-# Nouns that name a kind of measure word rather than a topic.
 # Words of the question that name the kind of figure asked for.
 _TOPIC_UNITS = (
     (re.compile(r"多少钱|金额|总额|罚款多少|罚了多少|投入|经费|资金"), ("money",)),
@@ -65,6 +65,7 @@ class Query:
     inherited: bool = False  # the topic comes from the previous question ("那双塔镇呢？")
     parts: tuple["Query", ...] = ()  # several figures asked at once ("出动多少人次、查了多少企业")
     bare: bool = False  # the topic is only the counted noun ("有几个村？"): a total is asked for
+    cue: bool = False  # asks for a practice in so many words (例子, 做法, 怎么…), not just keywords
 
 
 def normalize(question: str) -> str:
@@ -170,6 +171,7 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
         quantity=bool(_QUANTITY.search(text) or _MOST.search(text)),
         english=not re.search(r"[\u4e00-\u9fff]", text),
         bare=bare,
+        cue=bool(_EXAMPLE.search(text)),
     )
 
 
