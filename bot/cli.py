@@ -14,6 +14,7 @@ from retrieval.errors import FazhiError
 from retrieval.store import current_version
 
 READABLE_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
+GOLD_QUESTIONS = Path("../shared/eval/questions.jsonl")
 
 
 def _engine(settings: Settings, args: argparse.Namespace) -> Engine:
@@ -107,7 +108,7 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from retrieval.bench import run_bench
 
     config = settings.engine_config(Path(args.index_dir) if args.index_dir else None)
-    figures = run_bench(config, rounds=args.rounds)
+    figures = run_bench(config, rounds=args.rounds, questions=Path(args.questions) if args.questions else None)
     if args.json:
         print(json.dumps(figures, ensure_ascii=False, indent=1))
     else:
@@ -156,7 +157,10 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="输出 JSON")
     bench = command("bench", "性能测试：冷启动、建索引速度、回答延迟、内存峰值")
     bench.add_argument("--json", action="store_true", help="输出 JSON")
-    bench.add_argument("--rounds", type=int, default=3, help="每个标准问题回答的轮数（默认 3）")
+    bench.add_argument("--rounds", type=int, default=3, help="每个问题回答的轮数（默认 3）")
+    bench.add_argument("--questions", metavar="FILE", default=str(GOLD_QUESTIONS),
+                       help="计时用的问题（questions.jsonl 格式，默认 ../shared/eval/questions.jsonl；"
+                            "文件不存在时用内置的 5 个问题）")
     command("serve", "运行 Telegram 机器人（需要 TELEGRAM_BOT_TOKEN）")
     return top
 
