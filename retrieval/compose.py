@@ -21,6 +21,7 @@ SOURCES = 5
 # How much a topic word counts by where it stands relative to the figure.
 ZONES = (("subject", 1.0), ("clause", 0.9), ("sentence", 0.6), ("passage", 0.35))
 _PREPOSITIONS = tuple("在对向为于从")
+_FIGURE_END = re.compile(r"\d\s*[余多万亿]*[\u4e00-\u9fff]{0,2}$|[%％]$")
 _TOTAL = ("全镇", "全乡", "共计", "总计", "合计", "总共", "共有", "累计", "共")  # words before a total
 
 
@@ -41,6 +42,9 @@ def clause_span(sentence: str, start: int, end: int) -> tuple[int, int]:
     rights = [i for i in (sentence.find(ch, end) for ch in CLAUSE_BREAKS) if i >= 0]
     right = min(rights, default=len(sentence))
     while left > 1 and len(_words_only(sentence[left:start] + sentence[end:right])) < 2:
+        left = max((sentence.rfind(ch, 0, left - 1) for ch in CLAUSE_BREAKS), default=-1) + 1
+    if left > 1 and len(_words_only(sentence[left:start])) <= 3 and _FIGURE_END.search(sentence[:left - 1]):
+        # "项目清单145件，已完成142件": a short verb continuing a list of figures shares its subject
         left = max((sentence.rfind(ch, 0, left - 1) for ch in CLAUSE_BREAKS), default=-1) + 1
     return left, right
 
@@ -92,10 +96,20 @@ def coverage(terms: tuple[tuple[str, float], ...], zones: dict[str, str], search
 
 
 def _phrase_around(sentence: str, figure: Figure) -> str:
-    """The comma-delimited stretch holding a figure (wider than its clause: 、 does not end it)."""
-    left = max((sentence.rfind(ch, 0, figure.start) for ch in "，,。；;：:！？!?"), default=-1) + 1
-    rights = [i for i in (sentence.find(ch, figure.end) for ch in "，,。；;：:！？!?") if i >= 0]
+    """The comma-delimited stretch holding a figure (wider than its clause: 、 does not end it); when it
+    opens with no more than a short verb ("已完成142件"), the stretch before it names what is counted."""
+    stops = "，,。；;：:！？!?"
+    left = max((sentence.rfind(ch, 0, figure.start) for ch in stops), default=-1) + 1
+    if left > 1 and len(_words_only(sentence[left:figure.start])) <= 3:
+        left = max((sentence.rfind(ch, 0, left - 1) for ch in stops), default=-1) + 1
+    rights = [i for i in (sentence.find(ch, figure.end) for ch in stops) if i >= 0]
     return sentence[left:min(rights, default=len(sentence))]
+
+
+def _predicate(query: Query, clause: str, figure: Figure) -> float:
+    """The question's verb right before the figure ("完成了多少件" ~ "已完成142件") says which figure it is."""
+    before = clause[:clause.find(figure.text)]
+    return 0.3 if any(before.endswith(verb) or before.endswith(verb + "了") for verb in query.verbs) else 0.0
 
 
 def _anchored(query: Query, zone: str) -> bool:
@@ -141,6 +155,7 @@ def figure_candidates(query: Query, searcher: Searcher, hits: list[Hit]) -> list
                 cover = coverage(query.terms, zones, searcher)
                 extra = coverage(query.context, zones, searcher) if query.context else 0.0
                 score = cover + 0.2 * hit.score + 0.1 * extra + _year_fit(query, passage, searcher, clause, figure)
+                score += _predicate(query, clause, figure)
                 if any(word in clause[:clause.find(figure.text)] for word in _TOTAL):  # "全镇24个村": a total
                     score += 0.05
                 if head and head in figure.subject:  # "矫正对象里有几个重点人员": 重点人员 are counted

@@ -66,6 +66,7 @@ class Query:
     parts: tuple["Query", ...] = ()  # several figures asked at once ("出动多少人次、查了多少企业")
     bare: bool = False  # the topic is only the counted noun ("有几个村？"): a total is asked for
     cue: bool = False  # asks for a practice in so many words (例子, 做法, 怎么…), not just keywords
+    verbs: tuple[str, ...] = ()  # the question's verbs ("完成了多少件": 完成)
 
 
 def normalize(question: str) -> str:
@@ -150,11 +151,14 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
         topic = topic.replace(name, " ")
     topic = _YEAR.sub(" ", topic)
     terms: dict[str, float] = {}
+    verbs: list[str] = []
     for word, flag in tokenizer.tagged(topic):
         scaffold = word in STOPWORDS or word in UNIT_GROUP or _SCAFFOLD.match(word)
         if scaffold or not re.search(r"[\u4e00-\u9fffA-Za-z]", word):
             continue
         terms[word] = 1.0 if flag.startswith(_NOUN_FLAGS) else 0.5
+        if flag.startswith("v") and len(word) >= 2:
+            verbs.append(word)
     counted = _COUNTED.search(topic)
     bare = not terms and counted is not None
     if counted and bare:  # "有几个村？": the counted noun is the whole topic
@@ -172,6 +176,7 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
         english=not re.search(r"[\u4e00-\u9fff]", text),
         bare=bare,
         cue=bool(_EXAMPLE.search(text)),
+        verbs=tuple(verbs),
     )
 
 
@@ -185,8 +190,8 @@ def follow(query: Query, previous: Query | None) -> Query:
         kind = previous.kind if query.kind in ("figure", "example") else query.kind
         if kind == "compare" and len(query.towns) == 1:
             kind = "figure"
-        return replace(query, terms=previous.terms, groups=query.groups or previous.groups, kind=kind,
-                       most=previous.most, quantity=query.quantity or previous.quantity, inherited=True)
+        return replace(query, terms=previous.terms, verbs=previous.verbs, groups=query.groups or previous.groups,
+                       kind=kind, most=previous.most, quantity=query.quantity or previous.quantity, inherited=True)
     return replace(query, context=previous.terms)
 
 
