@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from retrieval.answer import Answer, Citation, Source
 from retrieval.documents import Passage, Report
-from retrieval.figures import CLAUSE_BREAKS, Figure, extract_figures
+from retrieval.figures import CLAUSE_BREAKS, Figure
 from retrieval.query import Query
 from retrieval.search import Hit, Searcher, sentences
 
@@ -175,7 +175,8 @@ def _source(searcher: Searcher, row: int, score: float) -> Source:
 def _citation(searcher: Searcher, query: Query, best: Candidate, scores: dict[int, float]) -> Citation:
     extras: tuple[Figure, ...] = ()
     if query.kind == "multi":
-        extras = tuple(f for f in extract_figures(best.sentence) if f.start > best.figure.start)
+        figures = next(found for sentence, found in searcher.figures(best.row) if sentence == best.sentence)
+        extras = tuple(f for f in figures if f.start > best.figure.start)
     return Citation(_source(searcher, best.row, scores.get(best.row, 0.0)), best.sentence,
                     headline(best.sentence, best.figure), best.figure, extras)
 

@@ -40,10 +40,10 @@ class Searcher:
         # One question is ranked within several reports: embed and BM25-score its text once.
         self._query = functools.lru_cache(maxsize=8)(self._score_all)
         self.figures = functools.cache(self._figures)
-        self._rows: dict[str, np.ndarray] = {}
-        for doc_id in corpus.reports:
-            self._rows[doc_id] = np.array(
-                [i for i, p in enumerate(corpus.passages) if p.doc_id == doc_id], dtype=np.int64)
+        rows: dict[str, list[int]] = {doc_id: [] for doc_id in corpus.reports}
+        for row, passage in enumerate(corpus.passages):  # one pass, however many reports
+            rows[passage.doc_id].append(row)
+        self._rows = {doc_id: np.array(found, dtype=np.int64) for doc_id, found in rows.items()}
 
     @property
     def reports(self) -> list[Report]:
