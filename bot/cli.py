@@ -15,6 +15,7 @@ from retrieval.store import current_version
 
 READABLE_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
 GOLD_QUESTIONS = Path("../shared/eval/questions.jsonl")
+DECISION = Path(__file__).resolve().parent.parent / "retrieval" / "data" / "decision.json"
 
 
 def _engine(settings: Settings, args: argparse.Namespace) -> Engine:
@@ -104,6 +105,33 @@ def cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger(engine: Engine, args: argparse.Namespace) -> int:
+    from retrieval.ledger import to_csv
+
+    searcher = engine.searcher
+    table = to_csv(searcher.ledger, searcher.corpus.passages, searcher.corpus.reports, town=args.town, year=args.year)
+    if args.csv:
+        Path(args.csv).write_text(table, encoding="utf-8")
+        print(f"已写入 {args.csv}：{table.count(chr(10)) - 1} 个数字")
+    else:
+        sys.stdout.write(table.lstrip("\ufeff").replace(",", "\t"))
+    return 0
+
+
+def cmd_train(engine: Engine, args: argparse.Namespace) -> int:
+    from retrieval.decision import fit
+    from retrieval.evaluate import read_gold
+    from retrieval.training import examples, leave_one_report_out, summary
+
+    golds = [gold for path in args.files for gold in read_gold(Path(path))]
+    items = examples(engine, golds)
+    decision = fit(items)
+    print("\n".join(summary(decision, items, leave_one_report_out(items) if args.loro else {})))
+    decision.save(Path(args.out))
+    print(f"已写入 {args.out}（{len(golds)} 个问题）")
+    return 0
+
+
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from retrieval.bench import run_bench
 
@@ -161,6 +189,14 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--questions", metavar="FILE", default=str(GOLD_QUESTIONS),
                        help="计时用的问题（questions.jsonl 格式，默认 ../shared/eval/questions.jsonl；"
                             "文件不存在时用内置的 5 个问题）")
+    ledger = command("ledger", "数字台账：每份报告的每个数字（单位、年份、章节、数字、计数对象、原句）")
+    ledger.add_argument("--town", metavar="单位", help="只列这个单位")
+    ledger.add_argument("--year", type=int, metavar="年份", help="只列这一年")
+    ledger.add_argument("--csv", metavar="FILE", help="写成 CSV 文件（Excel 可直接打开）")
+    train = command("train", "用标注问题重新拟合选数字的模型，并报告留一报告的准确率")
+    train.add_argument("files", nargs="+", metavar="FILE", help="标注问题（questions.jsonl 格式），需已建索引")
+    train.add_argument("--out", metavar="FILE", default=str(DECISION), help="写入的权重文件（默认随包的 decision.json）")
+    train.add_argument("--no-loro", dest="loro", action="store_false", help="不做留一报告评测（更快）")
     command("serve", "运行 Telegram 机器人（需要 TELEGRAM_BOT_TOKEN）")
     return top
 
@@ -175,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("bench", "serve"):
             return {"bench": cmd_bench, "serve": cmd_serve}[args.command](settings, args)
         handler = {"ask": cmd_ask, "chat": cmd_chat, "index": cmd_index, "sources": cmd_sources,
-                   "eval": cmd_eval}[args.command]
+                   "eval": cmd_eval, "ledger": cmd_ledger, "train": cmd_train}[args.command]
         return handler(_engine(settings, args), args)
     except FazhiError as error:
         from bot.replies import plain, report_error

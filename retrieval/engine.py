@@ -15,8 +15,10 @@ from pathlib import Path
 from embeddings import DEFAULT_MODEL, Encoder, load_encoder
 from retrieval import compose, store
 from retrieval.answer import Answer
+from retrieval.decision import Decision
 from retrieval.documents import Report
 from retrieval.errors import ReportError
+from retrieval.ledger import Ledger
 from retrieval.indexing import AddResult, Parsed, add_reports, changed_files, parse_file, reembed, remove_report
 from retrieval.query import Query, understand
 from retrieval.render import render
@@ -63,7 +65,7 @@ class Engine:
                 current = None if rebuild_from else store.load(config.index_dir)
                 corpus = _refresh(config, current, encoder, tokenizer, progress, rebuild_from or seed_paths())
         tokenizer.add_words(r.town for r in corpus.reports.values())
-        return cls(config, encoder, Searcher(corpus, encoder, tokenizer))
+        return cls(config, encoder, _searcher(config, corpus, encoder, tokenizer, Decision.load()))
 
     @property
     def searcher(self) -> Searcher:
@@ -80,7 +82,7 @@ class Engine:
     def _install(self, corpus: store.Corpus) -> None:
         tokenizer = self._searcher.tokenizer
         tokenizer.add_words(r.town for r in corpus.reports.values())
-        self._searcher = Searcher(corpus, self.encoder, tokenizer)
+        self._searcher = _searcher(self.config, corpus, self.encoder, tokenizer, self._searcher.decision)
 
     def reports(self) -> list[Report]:
         return self.searcher.reports
@@ -122,6 +124,12 @@ class Engine:
             self._install(replace(corpus, version=version))
 
 
+def _searcher(config: EngineConfig, corpus: store.Corpus, encoder: Encoder, tokenizer: Tokenizer,
+              decision: Decision) -> Searcher:
+    ledger = Ledger.build(corpus.passages, corpus.reports, encoder, tokenizer.words, config.index_dir / "ledger")
+    return Searcher(corpus, encoder, tokenizer, ledger, decision)
+
+
 def _stale(corpus: store.Corpus, encoder: Encoder) -> bool:
     return corpus.model != encoder.name or corpus.dense.dim != encoder.dim
 
@@ -155,6 +163,17 @@ def _save(config: EngineConfig, corpus: store.Corpus) -> store.Corpus:
     return replace(corpus, version=store.save(config.index_dir, corpus))
 
 
+def select_reports(query: Query, searcher: Searcher) -> list[Report]:
+    """The reports a question is about: the towns it names (all when none), of the year it names."""
+    if query.unknown_towns and not query.towns:
+        return []
+    selected = [r for r in searcher.reports if not query.towns or r.town in query.towns]
+    if query.year is not None:
+        same_year = [r for r in selected if r.year == query.year]
+        return same_year if same_year or query.towns else selected
+    return selected
+
+
 def respond(query: Query, searcher: Searcher) -> Answer:
     """Route a question to the kind of answer it asks for, within the reports it names."""
     reports = searcher.reports
@@ -164,19 +183,12 @@ def respond(query: Query, searcher: Searcher) -> Answer:
     if query.unknown_towns and not query.towns:
         lead = f"没有{'、'.join(query.unknown_towns)}的报告。现有报告：{known}。"
         return compose.none_answer(query, searcher, [], [], lead)
-    selected = [r for r in reports if not query.towns or r.town in query.towns]
-    if query.year is not None:
-        same_year = [r for r in selected if r.year == query.year]
-        if not same_year and query.towns:
-            held = "、".join(r.label for r in selected)
-            lead = f"没有{'、'.join(query.towns)}{query.year}年的报告（现有：{held}），不用其他年份的数字代替。"
-            return compose.none_answer(query, searcher, selected, searcher.rank(query.text, searcher.rows(selected)),
-                                       lead)
-        selected = same_year or selected
-    if query.english:
-        hits = searcher.rank(query.text, searcher.rows(selected), lexical=False)
-        lead = f"目前只能准确回答中文提问，请用中文再问一次（例如“{EXAMPLE}”）。"
-        return compose.none_answer(query, searcher, selected, hits if query.towns else [], lead)
+    selected = select_reports(query, searcher)
+    if not selected:
+        held = [r for r in reports if r.town in query.towns]
+        lead = (f"没有{'、'.join(query.towns)}{query.year}年的报告（现有：{'、'.join(r.label for r in held)}），"
+                "不用其他年份的数字代替。")
+        return compose.none_answer(query, searcher, held, searcher.rank(query.text, searcher.rows(held)), lead)
     if query.kind == "example" and not query.cue:  # keywords ("太平镇 人民调解员"): a figure if one fits
         figure = compose.answer_figure(query, searcher, selected)
         if figure.found:

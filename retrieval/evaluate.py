@@ -63,10 +63,12 @@ class Report:
 def _kind(gold: dict[str, Any]) -> str:
     if gold["kind"] != "followup":
         return str(gold["kind"])
-    return "figure" if len(gold["figures"]) == 1 else ("multi" if gold["figures"] else "example")
+    if gold["figures"]:
+        return "figure" if len(gold["figures"]) == 1 else "multi"
+    return "example" if gold.get("evidence") and gold.get("doc") else "none"
 
 
-def _figure_ok(expected: str, got: str) -> bool:
+def figure_matches(expected: str, got: str) -> bool:
     """Equal, or ``got`` is the number and measure word of an expected text that adds the counted noun."""
     expected, got = _squash(expected), _squash(got)
     if expected == got:
@@ -86,7 +88,7 @@ def score(gold: dict[str, Any], answer: dict[str, Any]) -> bool:
     if kind == "compare" and not gold["figures"]:
         kind = "example"
     if kind == "figure":
-        return bool(figures) and _figure_ok(gold["figures"][0], figures[0]["text"]) and (
+        return bool(figures) and figure_matches(gold["figures"][0], figures[0]["text"]) and (
             gold["town"] is None or figures[0]["town"] == gold["town"])
     if kind in ("multi", "compare"):
         if not all(_squash(f) in text for f in gold["figures"]):

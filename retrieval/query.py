@@ -17,11 +17,15 @@ from retrieval.figures import UNIT_GROUP
 from retrieval.tokenize import STOPWORDS, Tokenizer
 
 _COMPARE = re.compile(r"哪个镇|哪些镇|哪个乡|哪些乡|各镇|各乡|各个镇|每个镇|几个镇|所有镇|哪个街道|各街道|"
-                      r"哪几个镇|哪家镇|各地|对比|比较|相比|排名")
+                      r"哪几个镇|哪家镇|各地|对比|比较|相比|排名|哪些单位|各单位|哪个单位|"
+                      r"\b(?:each|every|which) (?:town|township|unit)s?\b|\bcompare", re.I)
 _MOST = re.compile(r"最多|最少|最高|最低|哪个多|哪个少|谁多|谁少|更多|更少|多还是少")
-_EXAMPLE = re.compile(r"例子|案例|做法|经验|举个|举例|讲一个|讲讲|怎么|如何|怎样|介绍|典型|措施|办法|亮点|具体做了什么")
-_QUANTITY = re.compile(r"多少|几[个名人次场件起宗家份项条位户批天]?|哪天|哪一天|什么时候|何时|日期|几月|"
-                       r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数|场次|件数")
+_EXAMPLE = re.compile(r"例子|案例|做法|经验|举个|举例|讲一个|讲讲|怎么|如何|怎样|介绍|典型|措施|办法|亮点|具体做了什么|"
+                      r"\b(?:example|how (?:does|do|did)|what (?:did|does|measures))\b", re.I)
+_QUANTITY = re.compile(r"多少|几[个名人次场件起宗家份项条位户批天级期号]?|哪天|哪一天|什么时候|啥时候|何时|日期|几月|"
+                       r"多久|多长时间|多长|频次|频率|第几|哪年|哪个月|"
+                       r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数|场次|件数|"
+                       r"\bhow (?:many|much|often|long)\b|\bwhen\b|\bwhat (?:share|percentage|date|day)\b")
 _BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有哪|具体|其中|构成|明细|分项|什么人|做了什么|包括")
 _ASKED_UNIT = re.compile(r"(?:多少|几)\s*(" + "|".join(sorted(UNIT_GROUP, key=len, reverse=True)) + ")")
 _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
@@ -30,11 +34,21 @@ _SCAFFOLD = re.compile(r"^(多少.*|几.?|哪.*|什么.*|怎么.*|如何|最多|
                        r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类)$")
 # Words of the question that name the kind of figure asked for.
 _TOPIC_UNITS = (
-    (re.compile(r"多少钱|金额|总额|罚款多少|罚了多少|投入|经费|资金"), ("money",)),
-    (re.compile(r"哪天|哪一天|什么时候|何时|日期|几月几日"), ("date",)),
-    (re.compile(r"率|比例|百分"), ("percent",)),
-    (re.compile(r"人数|人(?=[？?，,。！!\s]|$)"), ("person", "person_times")),
+    (re.compile(r"多少钱|金额|总额|罚款多少|罚了多少|投入|经费|资金|\bhow much\b|\binvest|\bspen[dt]\b|\byuan\b"),
+     ("money",)),
+    (re.compile(r"多久.{0,4}一次|多长时间.{0,4}一次|频次|频率|每[天日周月年季].{0,2}几次|几次一[周月]|\bhow often\b"),
+     ("frequency",)),
+    (re.compile(r"哪天|哪一天|什么时候|啥时候|何时|日期|几月|几号|哪个月|哪年|\bwhen\b|\bwhat (?:date|day)\b"),
+     ("date",)),
+    (re.compile(r"多长时间|多久|多少天|几天|几个月|多少年|\bhow long\b"), ("duration",)),
+    (re.compile(r"率|比例|百分|占比|\b(?:share|percentage|rate|proportion)\b"), ("percent",)),
+    (re.compile(r"人数|人(?=[？?，,。！!\s]|$)|\b(?:people|persons)\b"), ("person", "person_times")),
+    (re.compile(r"\bhow many (?:times|sessions|events)\b"), ("times",)),
+    (re.compile(r"\bhow many (?:cases|disputes|letters|petitions)\b"), ("case", "item")),
 )
+# "除了主要领导，其他干部…", "不算沥青那块": words the figure must not be about.
+_EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|排除)([^，,。？?；;]{1,12}?)"
+                       r"(?:以外|之外|外|那块|那部分|那一块|部分)?(?=[，,。？?；;）)]|以外|之外|外|$)")
 # The head noun of the topic (its last noun) says what is counted: 网格员 are people, 宣传资料 are items.
 _HEAD_UNITS = (
     (re.compile(r"(?:[员者]|人员|对象|干部|律师|志愿者|群众|明白人|带头人)$"), ("person",)),
@@ -67,6 +81,7 @@ class Query:
     bare: bool = False  # the topic is only the counted noun ("有几个村？"): a total is asked for
     cue: bool = False  # asks for a practice in so many words (例子, 做法, 怎么…), not just keywords
     verbs: tuple[str, ...] = ()  # the question's verbs ("完成了多少件": 完成)
+    excluded: tuple[str, ...] = ()  # topic words the answer must not be about ("除了主要领导")
 
 
 def normalize(question: str) -> str:
@@ -121,7 +136,7 @@ def find_towns(text: str, known: Sequence[str]) -> tuple[list[str], list[str]]:
 def _groups(text: str, topic: str, nouns: list[str]) -> tuple[str, ...]:
     asked = next((m for m in _ASKED_UNIT.finditer(text)  # "多少人民调解员": 人 starts the noun 人民
                   if text[m.start(1):m.end() + 1] != "人民"), None)
-    by_noun = next((groups for pattern, groups in _TOPIC_UNITS if pattern.search(topic)), ())
+    by_noun = next((groups for pattern, groups in _TOPIC_UNITS if pattern.search(topic.lower())), ())
     if not by_noun and nouns:
         by_noun = next((groups for pattern, groups in _HEAD_UNITS if pattern.search(nouns[-1])), ())
     if asked and not (asked.group(1) == "个" and by_noun):  # "多少个调解员": 个 is only a classifier
@@ -131,12 +146,13 @@ def _groups(text: str, topic: str, nouns: list[str]) -> tuple[str, ...]:
 
 
 def _kind(text: str, towns: Sequence[str]) -> str:
+    text = text.lower()
     quantity = bool(_QUANTITY.search(text))
     if _COMPARE.search(text) or len(towns) >= 2 or (_MOST.search(text) and not towns):
         return "compare"
     if not quantity:
         return "example"
-    if _BREAKDOWN.search(text) or len(re.findall(r"多少|几", text)) >= 2:
+    if _BREAKDOWN.search(text) or len(re.findall(r"多少|几", text)) >= 2 or len(_QUANTITY.findall(text)) >= 2:
         return "multi"
     return "figure"
 
@@ -150,11 +166,14 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
     for name in [*towns, *unknown, *towns_in(text), *map(_stem, towns)]:
         topic = topic.replace(name, " ")
     topic = _YEAR.sub(" ", topic)
+    excluded = [w for m in _EXCLUDED.finditer(topic) for w in tokenizer.terms(m.group(1))]
+    topic = _EXCLUDED.sub(" ", topic)
+    english = not re.search(r"[\u4e00-\u9fff]", text)
     terms: dict[str, float] = {}
     verbs: list[str] = []
     for word, flag in tokenizer.tagged(topic):
         scaffold = word in STOPWORDS or word in UNIT_GROUP or _SCAFFOLD.match(word)
-        if scaffold or not re.search(r"[\u4e00-\u9fffA-Za-z]", word):
+        if scaffold or english or not re.search(r"[\u4e00-\u9fffA-Za-z]", word) or word == "其他":
             continue
         terms[word] = 1.0 if flag.startswith(_NOUN_FLAGS) else 0.5
         if flag.startswith("v") and len(word) >= 2:
@@ -172,8 +191,9 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
         terms=tuple(terms.items()),
         groups=_groups(text, topic, [t for t, w in terms.items() if w >= 1.0]),
         most=bool(_MOST.search(text)),
-        quantity=bool(_QUANTITY.search(text) or _MOST.search(text)),
-        english=not re.search(r"[\u4e00-\u9fff]", text),
+        quantity=bool(_QUANTITY.search(text.lower()) or _MOST.search(text)),
+        english=english,
+        excluded=tuple(excluded),
         bare=bare,
         cue=bool(_EXAMPLE.search(text)),
         verbs=tuple(verbs),

@@ -1,26 +1,19 @@
 """Hybrid search over one corpus snapshot: BM25 and FAISS scores fused per passage."""
 
 import functools
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from embeddings import Encoder
+from retrieval.decision import Decision
 from retrieval.documents import Report
-from retrieval.figures import Figure, extract_figures
 from retrieval.fusion import fuse
+from retrieval.ledger import Ledger
 from retrieval.lexical import BM25
 from retrieval.store import Corpus
 from retrieval.tokenize import Tokenizer
-
-_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences (and semicolon clauses) of a passage, punctuation kept."""
-    return [s for s in (m.group().strip() for m in _SENTENCE.finditer(text)) if s]
 
 
 @dataclass(frozen=True)
@@ -32,14 +25,17 @@ class Hit:
 class Searcher:
     """Everything a question needs, built once per corpus version and shared by all threads."""
 
-    def __init__(self, corpus: Corpus, encoder: Encoder, tokenizer: Tokenizer) -> None:
+    def __init__(self, corpus: Corpus, encoder: Encoder, tokenizer: Tokenizer, ledger: Ledger,
+                 decision: Decision) -> None:
         self.corpus = corpus
         self.encoder = encoder
         self.tokenizer = tokenizer
+        self.ledger = ledger
+        self.decision = decision
         self.bm25 = BM25(corpus.terms)
         # One question is ranked within several reports: embed and BM25-score its text once.
         self._query = functools.lru_cache(maxsize=8)(self._score_all)
-        self.figures = functools.cache(self._figures)
+        self.query_vector = functools.lru_cache(maxsize=8)(self._query_vector)
         rows: dict[str, list[int]] = {doc_id: [] for doc_id in corpus.reports}
         for row, passage in enumerate(corpus.passages):  # one pass, however many reports
             rows[passage.doc_id].append(row)
@@ -57,13 +53,16 @@ class Searcher:
     def idf(self, term: str) -> float:
         return self.bm25.idf(term)
 
-    def _figures(self, row: int) -> tuple[tuple[str, tuple[Figure, ...]], ...]:
-        """Each sentence of passage ``row`` with its figures (extracted once, on first use)."""
-        return tuple((s, tuple(extract_figures(s))) for s in sentences(self.corpus.passages[row].text))
+    def _query_vector(self, text: str) -> np.ndarray:
+        return self.encoder.encode_queries([text])[0]
+
+    def passage_similarity(self, text: str) -> np.ndarray:
+        """Cosine of every passage with ``text``."""
+        return self._query(text)[1]
 
     def _score_all(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(BM25, cosine) of every passage for ``text``."""
-        vector = self.encoder.encode_queries([text])[0]
+        vector = self.query_vector(text)
         dense_rows, sims = self.corpus.dense.scores(vector)
         dense = np.zeros(len(self.corpus.passages), np.float32)
         dense[dense_rows] = sims

@@ -1,0 +1,130 @@
+"""The fitted decision: which candidate figure answers a question, and whether any does.
+
+A logistic model over ``retrieval.features.FEATURES`` gives each candidate the probability that it is the
+answer; the best candidate of a report is answered only when that probability reaches ``threshold``, which
+``fazhi train`` sets so that no question of the training set without an answer gets a figure. The weights
+ship as ``retrieval/data/decision.json``; answering needs numpy only (scikit-learn is imported to fit).
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.features import FEATURES
+
+MARGIN = 0.02  # the threshold sits this far above the best answer to any unanswerable question
+# What the gate sees of a report's best candidate: the ranker's score, its lead over the runner-up, and the
+# features that say whether the question is fully met.
+GATE = ("score", "lead", "clause_meaning", "sentence_meaning", "missing_noun", "counted_after_match",
+        "row_similarity", "passage_similarity", "unit_asked", "english", "inherited")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A ranker (which candidate) and a gate (is the best one the answer), both logistic."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+    gate_weights: tuple[float, ...]
+    gate_bias: float
+    threshold: float
+    trained_on: int = 0  # questions
+
+    def probability(self, rows: np.ndarray) -> np.ndarray:
+        """The ranker's score of each row of a candidates × FEATURES matrix."""
+        if rows.size == 0:
+            return np.zeros(0, np.float32)
+        return _sigmoid(rows @ np.asarray(self.weights, dtype=np.float32) + self.bias)
+
+    def confidence(self, rows: np.ndarray) -> tuple[int, float]:
+        """(index of the best candidate, P(it is the answer)); (-1, 0) without candidates."""
+        if rows.size == 0:
+            return -1, 0.0
+        scores = self.probability(rows)
+        best = int(np.argmax(scores))
+        z = gate_row(rows, scores, best) @ np.asarray(self.gate_weights, dtype=np.float32) + self.gate_bias
+        return best, float(_sigmoid(np.array(z)))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "Decision":
+        text = path.read_text(encoding="utf-8") if path else files("retrieval").joinpath(
+            "data/decision.json").read_text(encoding="utf-8")
+        data = json.loads(text)
+        decision = cls(tuple(data["features"]), tuple(data["weights"]), data["bias"], tuple(data["gate_weights"]),
+                       data["gate_bias"], data["threshold"], data.get("trained_on", 0))
+        if decision.features != FEATURES or len(decision.gate_weights) != len(GATE):
+            raise ValueError("decision.json was fitted on other features: run `fazhi train`")
+        return decision
+
+
+def gate_row(rows: np.ndarray, scores: np.ndarray, best: int) -> np.ndarray:
+    ordered = np.sort(scores)[::-1]
+    lead = float(ordered[0] - ordered[1]) if len(ordered) > 1 else float(ordered[0])
+    picked = {name: float(rows[best, FEATURES.index(name)]) for name in GATE if name in FEATURES}
+    picked.update(score=float(scores[best]), lead=lead)
+    return np.array([picked[name] for name in GATE], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Example:
+    """The candidates of one training question in one report: features and which are right."""
+
+    group: str  # the report (for leave-one-report-out)
+    rows: np.ndarray  # candidates × FEATURES
+    right: np.ndarray  # bool per candidate
+    answerable: bool  # the report holds the answer
+    question: str = ""  # the gold question's id
+
+
+def fit(examples: Sequence[Example], *, c: float = 1.0) -> Decision:
+    """Fit the ranker on every candidate, the gate on each example's best, then the gate's threshold for
+    zero figures on unanswerable questions."""
+    from sklearn.linear_model import LogisticRegression
+
+    usable = [e for e in examples if len(e.rows)]
+    x = np.concatenate([e.rows for e in usable])
+    y = np.concatenate([e.right for e in usable])
+    ranker = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y)
+    weights, bias = tuple(float(w) for w in ranker.coef_[0]), float(ranker.intercept_[0])
+    draft = Decision(FEATURES, weights, bias, (0.0,) * len(GATE), 0.0, 0.5, len(examples))
+    gates, labels = [], []
+    for e in usable:
+        scores = draft.probability(e.rows)
+        best = int(np.argmax(scores))
+        gates.append(gate_row(e.rows, scores, best))
+        labels.append(bool(e.answerable and e.right[best]))
+    if len(set(labels)) < 2:
+        raise ValueError("the training questions need both answerable and unanswerable ones")
+    gate = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(np.stack(gates), labels)
+    fitted = Decision(FEATURES, weights, bias, tuple(float(w) for w in gate.coef_[0]), float(gate.intercept_[0]),
+                      0.5, len(examples))
+    return Decision(*[getattr(fitted, f) for f in ("features", "weights", "bias", "gate_weights", "gate_bias")],
+                    choose_threshold(fitted, usable), len(examples))
+
+
+def choose_threshold(decision: Decision, examples: Sequence[Example]) -> float:
+    """Just above the gate's confidence on any question the reports cannot answer: no invented figure."""
+    worst = max((decision.confidence(e.rows)[1] for e in examples if len(e.rows) and not e.answerable),
+                default=0.5)
+    return min(worst + MARGIN, 0.999)
+
+
+def outcome(decision: Decision, example: Example) -> str:
+    """'right', 'wrong' (a figure that is not the answer), 'missed' (nothing said, though answerable) or
+    'refused' (nothing said, correctly)."""
+    best, confidence = decision.confidence(example.rows)
+    if best < 0 or confidence < decision.threshold:
+        return "missed" if example.answerable else "refused"
+    return "right" if example.answerable and example.right[best] else "wrong"

@@ -1,0 +1,112 @@
+"""General features of one candidate figure for one question, the input of the fitted decision.
+
+Nothing here names a question, a town or a figure: each feature measures how the question's words, meaning,
+measure word and year meet the figure's own clause, sentence, passage and section.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.ledger import Entry
+from retrieval.matching import coverage, head_match, match, missing_weight
+from retrieval.query import Query
+
+FEATURES = (
+    "clause_exact", "clause_head", "clause_meaning", "sentence_meaning", "passage_meaning",
+    "anchored", "counted_head", "counted_after_match", "counted_after_other", "person_times_for_person",
+    "missing_noun", "context_meaning",
+    "row_similarity", "row_similarity_rank", "passage_similarity", "passage_score", "passage_rank",
+    "unit_asked", "unit_free", "year_other", "year_same", "predicate", "total_word", "first_in_sentence",
+    "problem_section", "english", "inherited",
+)
+_PROBLEMS = re.compile(r"问题|不足|短板|差距|困难|下一步|计划|打算|思路|展望|202\d年工作")
+_TOTAL = ("全镇", "全乡", "全街道", "全区", "全县", "共计", "总计", "合计", "总共", "共有", "累计", "共")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the features of one question share: its query, term weights and the passages' scores."""
+
+    query: Query
+    weight: Callable[[str, float], float]
+
+
+def _predicate(query: Query, clause: str, entry: Entry) -> float:
+    """The question's verb right before the figure ("完成了多少件" ~ "已完成142件")."""
+    before = clause[:clause.find(entry.figure.text)]
+    return float(any(before.endswith(verb) or before.endswith(verb + "了") for verb in query.verbs))
+
+
+def _year(query: Query, report_year: int, entry: Entry) -> tuple[float, float]:
+    """(labelled with another year, labelled with the asked year): "2023年12件" in a 2024 report's table."""
+    before = entry.clause[:entry.clause.find(entry.figure.text)]
+    years = [int(y) for y in re.findall(r"(20\d\d)\s*年", before)]
+    if not years:
+        return 0.0, 0.0
+    wanted = query.year or report_year
+    return (0.0, 1.0) if wanted in years else (1.0, 0.0)
+
+
+def names(query: Query, word: str) -> bool:
+    """``word`` (the noun after a figure) is one of the question's words, in some form."""
+    return any(match(term, word).meaning >= 0.75 or head_match(word, term) >= 0.75 for term, _ in query.terms)
+
+
+def _asks_people(text: str) -> bool:
+    return bool(re.search(r"(?:多少|几)(?:个|位|名)?人(?!次)|人数", text))
+
+
+def anchored(query: Query, zone: str) -> bool:
+    """The figure's own words name the thing asked about: a noun of the question, or one of its synonyms."""
+    nouns = [t for t, w in query.terms if w >= 1.0 and not query.inherited] or [t for t, _ in query.terms]
+    return any(match(term, zone).meaning >= 0.75 for term in nouns)
+
+
+def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, report_year: int,
+             row_similarity: float, row_rank: int, passage_similarity: float, passage_score: float,
+             passage_rank: int) -> np.ndarray:
+    """The feature vector of ``entry`` for the question in ``ctx`` (order of ``FEATURES``)."""
+    query, figure = ctx.query, entry.figure
+    own = figure.subject + entry.clause + entry.phrase
+    clause = coverage(query.terms, own, ctx.weight)
+    sentence = coverage(query.terms, entry.sentence, ctx.weight)
+    passage = coverage(query.terms, passage_text + section, ctx.weight)
+    nouns = [t for t, w in query.terms if w >= 1.0]
+    head = nouns[-1] if nouns else ""
+    total = sum(ctx.weight(t, k) for t, k in query.terms) or 1.0
+    year_other, year_same = _year(query, report_year, entry)
+    before = entry.clause[:entry.clause.find(figure.text)]
+    asks_problems = bool(_PROBLEMS.search(query.text))
+    values = {
+        "clause_exact": clause.exact,
+        "clause_head": clause.head,
+        "clause_meaning": clause.meaning,
+        "sentence_meaning": sentence.meaning,
+        "passage_meaning": passage.meaning,
+        "anchored": float(anchored(query, own)),
+        "counted_head": head_match(head, figure.subject) if head and figure.subject else 0.0,
+        "counted_after_match": float(bool(entry.after) and names(query, entry.after)),
+        "counted_after_other": float(bool(entry.after) and not names(query, entry.after)),
+        "person_times_for_person": float(figure.unit == "人次" and _asks_people(query.text)),
+        "missing_noun": missing_weight(query.terms, entry.sentence + section, ctx.weight) / total,
+        "context_meaning": coverage(query.context, own, ctx.weight).meaning if query.context else 0.0,
+        "row_similarity": row_similarity,
+        "row_similarity_rank": 1.0 / (1 + row_rank),
+        "passage_similarity": passage_similarity,
+        "passage_score": passage_score,
+        "passage_rank": 1.0 / (1 + passage_rank),
+        "unit_asked": float(bool(query.groups) and figure.group in query.groups),
+        "unit_free": float(not query.groups),
+        "year_other": year_other,
+        "year_same": year_same,
+        "predicate": _predicate(query, entry.clause, entry),
+        "total_word": float(any(word in before for word in _TOTAL)),
+        "first_in_sentence": float(entry.position == 0),
+        "problem_section": float(bool(_PROBLEMS.search(section)) and not asks_problems),
+        "english": float(query.english),
+        "inherited": float(query.inherited),
+    }
+    return np.array([values[name] for name in FEATURES], dtype=np.float32)
