@@ -176,3 +176,40 @@ def test_batch_with_two_reports_of_one_unit_and_year_is_refused(tmp_path: Path) 
 ])
 def test_towns_in_questions(text: str, towns: list[str]) -> None:
     assert towns_in(text) == towns
+
+
+class _RandomEncoder:
+    """Fixed random vectors: enough to build an index without a model."""
+
+    name, dim = "random", 16
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.encode_passages(texts)
+
+    def encode_passages(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        vectors = np.random.default_rng(len(texts)).random((len(texts), self.dim), dtype=np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_upload_caption_and_batch_through_the_engine(tmp_path: Path) -> None:
+    from retrieval.engine import Engine, EngineConfig
+
+    config = EngineConfig(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    engine = Engine.open(config, encoder=_RandomEncoder())  # type: ignore[arg-type]
+    path = tmp_path / "upload.txt"
+    path.write_text("\n".join(["红旗镇2023年法治政府建设工作报告", *BODY]), encoding="utf-8")
+    result = engine.add_report(path, caption="城南区 2024")
+    assert (result.report.town, result.report.year) == ("城南区", 2024)
+    before = sorted((r.town, r.year) for r in engine.reports())
+    other = tmp_path / "again.txt"
+    other.write_text("\n".join(["城南区2024年法治政府建设工作总结", BODY[1] + "再次说明。"]), encoding="utf-8")
+    with pytest.raises(DuplicateReportError):
+        engine.add_reports([parse_file(path, unit="城南区", year=2024), parse_file(other)])
+    assert sorted((r.town, r.year) for r in engine.reports()) == before
+
+
+def test_cli_takes_unit_and_year() -> None:
+    from bot.cli import parser
+
+    args = parser().parse_args(["index", "--add", "a.docx", "--unit", "城南区", "--year", "2024"])
+    assert (args.add, args.unit, args.year) == (["a.docx"], "城南区", 2024)
