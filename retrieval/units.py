@@ -137,3 +137,22 @@ def unit_of_report(title: str, blocks: list[str], body: str) -> str | None:
     common = Counter(body_units(body)).most_common(1)
     return unit_of_title(title) or unit_of_signature(blocks) or (opening[0] if opening else None) or (
         common[0][0] if common else None)
+
+
+def short_names(unit: str) -> tuple[str, ...]:
+    """How a question may name ``unit``: in full, without its suffix (双塔镇 → 双塔, 城南区 → 城南), a 民族乡
+    without its people (罗子山瑶族乡 → 罗子山), a department without its region (民权县司法局 → 司法局)."""
+    names = [unit]
+    kind = unit_kind(unit)
+    if kind == "department":
+        cuts = [cut for cut in _cuts(unit) if len(unit) - cut >= 3]
+        if cuts:
+            names.append(unit[cuts[-1]:])
+    elif kind is not None:
+        suffix = next(s for s in TOWN_SUFFIXES + REGION_SUFFIXES if unit.endswith(s))
+        if len(unit) - len(suffix) >= 2:
+            names.append(unit[:-len(suffix)])
+        ethnic = re.fullmatch(r"(.{2,}?)(?:[\u4e00-\u9fff]{1,3}?族)+乡", unit)  # 罗子山瑶族乡 → 罗子山
+        if ethnic:
+            names.append(ethnic.group(1))
+    return tuple(names)

@@ -14,7 +14,7 @@ from retrieval.documents import parse_report, read_override, read_report, towns_
 from retrieval.errors import DuplicateReportError, MissingMetadataError
 from retrieval.indexing import add_reports, parse_file
 from retrieval.tokenize import Tokenizer
-from retrieval.units import body_units, unit_kind, unit_of_issuer, unit_of_signature, unit_of_title
+from retrieval.units import body_units, short_names, unit_kind, unit_of_issuer, unit_of_signature, unit_of_title
 from seeds import seed_paths
 from tests.conftest import SHARED
 
@@ -213,3 +213,12 @@ def test_cli_takes_unit_and_year() -> None:
 
     args = parser().parse_args(["index", "--add", "a.docx", "--unit", "城南区", "--year", "2024"])
     assert (args.add, args.unit, args.year) == (["a.docx"], "城南区", 2024)
+
+
+@pytest.mark.parametrize(("unit", "names"), [
+    ("双塔镇", ("双塔镇", "双塔")), ("杭州道街道", ("杭州道街道", "杭州道")), ("城南区", ("城南区", "城南")),
+    ("罗子山瑶族乡", ("罗子山瑶族乡", "罗子山瑶族", "罗子山")), ("民权县司法局", ("民权县司法局", "司法局")),
+    ("滨海新区城市管理综合执法局", ("滨海新区城市管理综合执法局", "城市管理综合执法局")), ("沛县", ("沛县",)),
+])
+def test_short_names(unit: str, names: tuple[str, ...]) -> None:
+    assert short_names(unit) == names
