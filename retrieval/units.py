@@ -35,6 +35,7 @@ _TITLE_CUT = re.compile(r"关于|(?:19|20)\d\d\s*年度?|[〇零一二三四五�
 _DATE_LINE = re.compile(r"(?:19|20)\d\d\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|[〇零一二三四五六七八九十]+年"
                         r"[〇零一二三四五六七八九十]+月(?:[〇零一二三四五六七八九十]+日)?|[（(]盖章[）)]")
 _SIGNATURE_LINES = 8
+_PEOPLES = "土家|蒙古|布依|朝鲜|哈尼|傈僳|仡佬|毛南|纳西|拉祜|达斡尔|鄂温克|哈萨克|柯尔克孜"  # two or more characters
 
 
 def unit_kind(name: str) -> str | None:
@@ -152,7 +153,7 @@ def short_names(unit: str) -> tuple[str, ...]:
         suffix = next(s for s in TOWN_SUFFIXES + REGION_SUFFIXES if unit.endswith(s))
         if len(unit) - len(suffix) >= 2:
             names.append(unit[:-len(suffix)])
-        ethnic = re.fullmatch(r"(.{2,}?)(?:[\u4e00-\u9fff]{1,3}?族)+乡", unit)  # 罗子山瑶族乡 → 罗子山
+        ethnic = re.fullmatch(rf"(.{{2,}}?)(?:(?:{_PEOPLES}|[\u4e00-\u9fff])族)+乡", unit)  # 罗子山瑶族乡 → 罗子山
         if ethnic:
             names.append(ethnic.group(1))
     return tuple(names)
