@@ -73,7 +73,7 @@ def cmd_index(engine: Engine, args: argparse.Namespace) -> int:
         print(f"已删除：{gone.label}《{gone.title}》")
     files = _files(args.add or [])
     if files:
-        parsed = [parse_file(p) for p in files]
+        parsed = [parse_file(p, unit=args.unit, year=args.year) for p in files]
         for result in engine.add_reports(parsed, progress=sys.stderr.isatty()):
             note = f"（替换了旧报告《{result.replaced.title}》）" if result.replaced else ""
             print(f"已收录：{result.report.label}《{result.report.title}》，{result.report.passages} 段{note}")
@@ -175,8 +175,10 @@ def parser() -> argparse.ArgumentParser:
     command("chat", "交互问答，记住追问的上下文")
     index = command("index", "建立或更新索引：PATH 为文件或文件夹（默认内置报告）")
     index.add_argument("paths", nargs="*", metavar="PATH", help=".txt/.md/.docx/.pdf 文件或文件夹")
-    index.add_argument("--add", nargs="+", metavar="FILE", help="追加报告（同镇同年的旧报告被替换）")
-    index.add_argument("--remove", nargs=2, metavar=("TOWN", "YEAR"), help="删除某镇某年的报告")
+    index.add_argument("--add", nargs="+", metavar="FILE", help="追加报告（同一单位同年的旧报告被替换）")
+    index.add_argument("--unit", metavar="单位", help="与 --add 同用：报告的单位（如 城南区），不从报告中识别")
+    index.add_argument("--year", type=int, metavar="年份", help="与 --add 同用：报告的年份（如 2024）")
+    index.add_argument("--remove", nargs=2, metavar=("单位", "YEAR"), help="删除某单位某年的报告")
     sources = command("sources", "列出已收录的报告（镇、年份、标题、段落数、数字数）")
     sources.add_argument("--json", action="store_true", help="输出 JSON")
     ev = command("eval", "用标准问题集评测（准确率与检索召回）")

@@ -13,6 +13,7 @@ from html import escape, unescape
 from retrieval.answer import Citation, Source
 from retrieval.documents import Report
 from retrieval.errors import (
+    DuplicateReportError,
     FazhiError,
     IndexBusyError,
     MissingMetadataError,
@@ -86,7 +87,7 @@ _SUFFIX_ADVICE = {
     "none": "文件没有扩展名，无法判断格式。" + "支持的格式：.docx、.pdf（带文字层）、.txt、.md。",
 }
 _IMAGES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic")
-_MISSING = {"town": "镇名", "year": "年份"}
+_MISSING = {"town": "单位", "year": "年份"}
 
 
 def start_text(first_name: str) -> str:
@@ -197,8 +198,13 @@ def report_error(error: FazhiError) -> str:
     if isinstance(error, NoTextError):
         return "文件中没有可读取的文字（扫描版 PDF 没有文字层）。请上传带文字层的 PDF，或另存为 .docx 后再上传。"
     if isinstance(error, MissingMetadataError):
-        missing = "和".join(_MISSING.get(item, item) for item in error.missing) or "镇名和年份"
-        return f"无法从报告中确定{missing}。请在说明中注明镇名和年份，例如“太平镇 2024”，再重新上传。"
+        missing = "和".join(_MISSING.get(item, item) for item in error.missing) or "单位和年份"
+        return (f"无法从《{escape(error.source or '报告')}》确定{missing}。请在说明中注明单位和年份，例如“太平镇 2024”"
+                "（命令行：--unit 太平镇 --year 2024），再重新上传。")
+    if isinstance(error, DuplicateReportError):
+        first, second = (escape(source) for source in error.sources)
+        return (f"《{first}》和《{second}》都是{escape(error.unit)}{error.year}年的报告，同一批只能收录一份。"
+                "请去掉其中一份，或用 --unit/--year 注明正确的单位和年份。")
     if isinstance(error, UnknownReportError):
         return f"没有这份报告：{escape(str(error))}。已收录的报告：机器人里发送 /sources，命令行运行 fazhi sources。"
     if isinstance(error, IndexBusyError):

@@ -1,13 +1,15 @@
-"""Reports → passages: title, town and year from the content, every paragraph with its section path."""
+"""Reports → passages: title, unit (town, district, bureau …) and year from the content, every paragraph with
+its section path."""
 
 import hashlib
 import re
-from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.errors import MissingMetadataError, NoTextError
+from retrieval.errors import DuplicateReportError, MissingMetadataError, NoTextError
 from retrieval.readers import read_blocks
+from retrieval.units import unit_of_report, unit_of_title
 
 MAX_PASSAGE_CHARS = 320
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
@@ -32,7 +34,7 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])")
 
 @dataclass(frozen=True)
 class Report:
-    """One report: a town's report for one year."""
+    """One report: a unit's report for one year (``town`` holds the unit's name: 太平镇, 城南区, 民权县司法局)."""
 
     doc_id: str
     title: str
@@ -140,40 +142,54 @@ def _find_title(lines: list[str]) -> tuple[str, int]:
 
 
 def towns_in(text: str) -> list[str]:
-    """Town names (镇/乡/街道) mentioned in ``text``, county prefixes removed."""
+    """Town names (镇/乡/街道) mentioned in free text (a question), county prefixes removed (杭州道街道 stays
+    whole; 王集镇 is a town, 开展集镇 is not). A report's own unit comes from ``retrieval.units``."""
     found, previous_end = [], -1
     for match in _TOWN.finditer(text):
-        name = re.split(r"[省市县区州]", match.group(1))[-1]
+        name = re.split(r"(?:[省市县区]|自治州)", match.group(1))[-1]
         if match.start() == previous_end:  # "红旗镇和白云乡": the conjunction is not part of the name
             name = re.sub(r"^[和与及跟同、]", "", name)
         previous_end = match.end()
-        generic = (name[0] in "哪各每几该本我全那这其某" or any(name.endswith(bad) for bad in _NOT_TOWN)
-                   or bool(re.search(r"[是的了在有个哪那这我每]", name)))
+        named_market = name.endswith(("集镇", "集乡")) and len(name) == 3  # 王集镇 (开展集镇: a verb and 集镇)
+        generic = (name[0] in "哪各每几该本我全那这其某" or bool(re.search(r"[是的了在有个哪那这我每]", name))
+                   or (any(name.endswith(bad) for bad in _NOT_TOWN) and not named_market))
         if len(name) >= 2 and not generic:
             found.append(name)
     return found
 
 
-def _metadata(title: str, body: str, hint: str) -> tuple[str, int]:
-    opening = body[:400]
-    towns = towns_in(title) or towns_in(opening) or [t for t, _ in Counter(towns_in(body)).most_common(1)]
-    towns = towns or towns_in(hint)
-    years = _YEAR.findall(title) or _YEAR.findall(opening) or _YEAR.findall(hint)
-    years = years or re.findall(r"20\d\d", hint)
-    missing = [name for name, value in (("town", towns), ("year", years)) if not value]
-    if missing:
-        raise MissingMetadataError(missing)
-    return towns[0], int(years[0])
+def _year(title: str, body: str, hint: str) -> int | None:
+    years = _YEAR.findall(title) or _YEAR.findall(body[:400]) or _YEAR.findall(hint) or re.findall(r"20\d\d", hint)
+    return int(years[0]) if years else None
 
 
-def parse_report(blocks: list[str], *, source: str, hint: str = "") -> tuple[Report, list[Passage]]:
-    """A report and its passages from paragraphs of original text; ``hint`` (file name, caption)
-    supplies town or year only when the content does not."""
+def _metadata(title: str, blocks: list[str], body: str, hint: str, *, source: str, unit: str | None,
+              year: int | None) -> tuple[str, int]:
+    """Unit and year: as given, else from the content, else from the hint; refused naming ``source``."""
+    unit = unit or unit_of_report(title, blocks, body) or unit_of_title(hint) or next(iter(towns_in(hint)), None)
+    year = year or _year(title, body, hint)
+    if unit is None or year is None:
+        raise MissingMetadataError([name for name, value in (("town", unit), ("year", year)) if not value],
+                                   source=source)
+    return unit, year
+
+
+def read_override(caption: str) -> tuple[str | None, int | None]:
+    """The unit and year an uploader states (``城南区 2024``, ``城南区2024年报告``); None where it states none."""
+    years = re.findall(r"((?:19|20)\d\d)(?!\d)", caption)
+    return unit_of_title(caption), int(years[0]) if years else None
+
+
+def parse_report(blocks: list[str], *, source: str, hint: str = "", unit: str | None = None,
+                 year: int | None = None) -> tuple[Report, list[Passage]]:
+    """A report and its passages from paragraphs of original text. ``unit`` and ``year`` (given by the
+    uploader) override what the content says; ``hint`` (file name, caption) supplies them only when the
+    content does not. The unit's name goes into ``Report.town`` (a 镇, 街道, 区, 局 …)."""
     body = "\n".join(clean_text(block) for block in blocks)
     if not body.strip():
         raise NoTextError(source)
     title, title_at = _find_title(blocks)
-    town, year = _metadata(title, body, hint)
+    town, year = _metadata(title, blocks, body, hint, source=source, unit=unit, year=year)
     doc_id = hashlib.sha256(body.encode()).hexdigest()[:16]
     dates = _DATE.findall(body[-300:]) or _DATE.findall(title)
     date = "{}-{:02d}-{:02d}".format(*map(int, dates[-1])) if dates else None
@@ -195,6 +211,16 @@ def parse_report(blocks: list[str], *, source: str, hint: str = "") -> tuple[Rep
     return report, passages
 
 
-def read_report(path: Path, *, hint: str = "") -> tuple[Report, list[Passage]]:
+def read_report(path: Path, *, hint: str = "", unit: str | None = None,
+                year: int | None = None) -> tuple[Report, list[Passage]]:
     """Read and parse one report file; the file name is a metadata hint after the content."""
-    return parse_report(read_blocks(path), source=path.name, hint=f"{hint} {path.stem}")
+    return parse_report(read_blocks(path), source=path.name, hint=f"{hint} {path.stem}", unit=unit, year=year)
+
+
+def ensure_distinct(reports: Sequence[Report]) -> None:
+    """Refuse a batch in which two files are reports of the same unit and year (never replace silently)."""
+    seen: dict[tuple[str, int], Report] = {}
+    for report in reports:
+        first = seen.setdefault((report.town, report.year), report)
+        if first is not report:
+            raise DuplicateReportError((first.source, report.source), report.town, report.year)

@@ -16,7 +16,7 @@ from embeddings import DEFAULT_MODEL, Encoder, load_encoder
 from retrieval import compose, store
 from retrieval.answer import Answer
 from retrieval.decision import Decision
-from retrieval.documents import Report
+from retrieval.documents import Report, read_override
 from retrieval.errors import ReportError
 from retrieval.ledger import Ledger
 from retrieval.indexing import AddResult, Parsed, add_reports, changed_files, parse_file, reembed, remove_report
@@ -100,8 +100,11 @@ class Engine:
 
     def add_report(self, path: Path, *, caption: str = "", keep_path: bool = False,
                    progress: bool = False) -> AddResult:
-        """Parse, embed and index one report file; a report of the same town and year is replaced."""
-        return self.add_reports([parse_file(path, hint=caption, keep_path=keep_path)], progress=progress)[0]
+        """Parse, embed and index one report file; a report of the same town and year is replaced.
+        A unit or year the caption states overrides the content's."""
+        unit, year = read_override(caption)
+        parsed = parse_file(path, hint=caption, keep_path=keep_path, unit=unit, year=year)
+        return self.add_reports([parsed], progress=progress)[0]
 
     def add_reports(self, parsed: Sequence[Parsed], *, progress: bool = False) -> list[AddResult]:
         with store.lock(self.config.index_dir):

@@ -4,7 +4,8 @@
     ├── ReportError                 a file that cannot become a report
     │   ├── UnsupportedFormatError  .doc, images, binaries, unknown endings
     │   ├── NoTextError             empty file, scanned PDF without a text layer
-    │   └── MissingMetadataError    town or year cannot be determined
+    │   ├── MissingMetadataError    unit (town, district, bureau …) or year cannot be determined
+    │   └── DuplicateReportError    two files of one batch are reports of the same unit and year
     ├── IndexBusyError              another process holds the index lock
     └── UnknownReportError          no report of that town and year to remove
 """
@@ -31,11 +32,22 @@ class NoTextError(ReportError):
 
 
 class MissingMetadataError(ReportError):
-    """Town or year could not be found; ``missing`` lists which (\"town\", \"year\")."""
+    """Unit or year could not be found in ``source``; ``missing`` lists which (\"town\", \"year\")."""
 
-    def __init__(self, missing: list[str]) -> None:
-        super().__init__(", ".join(missing))
+    def __init__(self, missing: list[str], *, source: str = "") -> None:
+        super().__init__(f"{source}: {', '.join(missing)}" if source else ", ".join(missing))
         self.missing = missing
+        self.source = source
+
+
+class DuplicateReportError(ReportError):
+    """Two files of one batch (``sources``) resolve to the same ``unit`` and ``year``."""
+
+    def __init__(self, sources: tuple[str, str], unit: str, year: int) -> None:
+        super().__init__(f"{sources[0]}, {sources[1]}: {unit} {year}")
+        self.sources = sources
+        self.unit = unit
+        self.year = year
 
 
 class IndexBusyError(FazhiError):

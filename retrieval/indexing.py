@@ -10,7 +10,7 @@ import numpy as np
 
 from embeddings import Encoder
 from retrieval.dense import DenseIndex
-from retrieval.documents import Passage, Report, read_report
+from retrieval.documents import Passage, Report, ensure_distinct, read_report
 from retrieval.errors import UnknownReportError
 from retrieval.figures import Figure, extract_figures
 from retrieval.store import Corpus, Origin
@@ -35,9 +35,11 @@ class AddResult:
     figures: list[Figure]
 
 
-def parse_file(path: Path, *, hint: str = "", keep_path: bool = True) -> Parsed:
-    """Read a report file; ``keep_path`` records the path so a changed file is noticed later."""
-    report, passages = read_report(path, hint=hint)
+def parse_file(path: Path, *, hint: str = "", keep_path: bool = True, unit: str | None = None,
+               year: int | None = None) -> Parsed:
+    """Read a report file; ``keep_path`` records the path so a changed file is noticed later;
+    ``unit``/``year`` override what the content says."""
+    report, passages = read_report(path, hint=hint, unit=unit, year=year)
     figures = sum(len(extract_figures(p.text)) for p in passages)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     origin = Origin(str(path.resolve()) if keep_path else None, sha)
@@ -68,7 +70,8 @@ def add_reports(corpus: Corpus | None, parsed: Sequence[Parsed], *, model: str, 
                 tokenizer: Tokenizer, progress: bool = False,
                 drop: Sequence[str] = ()) -> tuple[Corpus, list[AddResult]]:
     """A new corpus with ``parsed`` added (and the reports ``drop`` removed); a report of the same town
-    and year is replaced."""
+    and year is replaced; two of ``parsed`` of the same town and year are refused."""
+    ensure_distinct([item.report for item in parsed])
     reports = {k: v for k, v in corpus.reports.items() if k not in drop} if corpus else {}
     origins = {k: v for k, v in corpus.origins.items() if k not in drop} if corpus else {}
     results: list[AddResult] = []

@@ -1,23 +1,32 @@
 """extract_figures over real report sentences (tests/data/figures.jsonl) and hand-made edge cases.
 
 Each row of the table names a sentence and the figures it holds, in order: text as printed, unit,
-qualifier, and where the row gives them, subject and value. Rows whose id starts with ``hand-`` are
-made up; every other sentence is copied verbatim from ``seeds/``.
+qualifier, and where the row gives them, subject, value, kind, bound, high and period. Rows whose id
+starts with ``hand-`` are made up; ``report-`` rows are copied verbatim from ../shared/eval/reports/docs,
+every other sentence from ``seeds/``.
 """
 
 import json
+import re
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from retrieval.documents import read_report
-from retrieval.figures import Figure, cn_number, extract_figures
+from retrieval.figures import UNIT_GROUPS, Figure, cn_number, extract_figures
+from retrieval.readers import read_blocks
 from seeds import seed_paths
+from tests.conftest import SHARED
 
 TABLE = [json.loads(line) for line in
          (Path(__file__).parent / "data" / "figures.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 SEED_TEXT = "\n".join(path.read_text(encoding="utf-8") for path in seed_paths())
+REPORT_DOCS = SHARED / "eval" / "reports" / "docs"
+
+
+def _report_text() -> str:
+    return "\n".join(block for path in sorted(REPORT_DOCS.iterdir()) for block in read_blocks(path))
 
 
 def _seed_passages() -> list[str]:
@@ -36,8 +45,21 @@ def test_extract_figures(row: dict) -> None:
 
 
 @pytest.mark.parametrize("row", [pytest.param(row, id=row["id"]) for row in TABLE if not row["id"].startswith("hand-")])
-def test_real_sentences_are_verbatim_from_the_seeds(row: dict) -> None:
-    assert row["sentence"] in SEED_TEXT
+def test_real_sentences_are_verbatim_from_the_reports(row: dict) -> None:
+    assert row["sentence"] in (_report_text() if row["id"].startswith("report-") else SEED_TEXT)
+
+
+def test_figures_per_report_stay_sane() -> None:
+    """Over every real report: one figure per 50 characters at most, and none of the false kinds
+    (a year alone, an ordinal, a list marker)."""
+    paths = list(seed_paths()) + sorted(REPORT_DOCS.iterdir())
+    for path in paths:
+        passages = read_report(path)[1]
+        figures = [f for p in passages for f in extract_figures(p.text)]
+        chars = sum(len(p.text) for p in passages)
+        assert 0 < len(figures) <= chars / 50, (path.name, len(figures), chars)
+        false = [f.text for f in figures if re.fullmatch(r"(?:19|20)\d\d年|第.+|[一二三四五六七八九十]+是", f.text)]
+        assert false == [], path.name
 
 
 def test_table_covers_figures_and_near_misses() -> None:
@@ -88,6 +110,15 @@ def test_subject_never_reaches_into_the_previous_figure() -> None:
     pytest.param("排查化解了14宗矛盾纠纷案件", "14宗", "case", id="case-zong"),
     pytest.param("安全生产行政处罚6家", "6家", "org", id="org-jia"),
     pytest.param("对2-3个村派驻法治讲师", "2-3个", "generic", id="generic-ge"),
+    pytest.param("构建由镇、村二级河长制组织体系", "二级", "level", id="level-ji"),
+    pytest.param("截止到2021年7月12日", "2021年7月12日", "date", id="date-full"),
+    pytest.param("板溪宪法宣传周放在12月", "12月", "date", id="date-month"),
+    pytest.param("为期2个月的违法建设大整治行动", "2个月", "duration", id="duration-months"),
+    pytest.param("机关各单位每半个月上报一次", "每半个月", "frequency", id="frequency-period"),
+    pytest.param("法律咨询每周2次", "每周2次", "frequency", id="frequency-count"),
+    pytest.param("共组织法律顾问参与合同审查136件次", "136件次", "case", id="case-jianci"),
+    pytest.param("居住社区的检查达到1008个次", "1008个次", "visit", id="visit-geci"),
+    pytest.param("清运垃圾20吨", "20吨", "weight", id="weight-dun"),
 ])
 def test_figure_group(sentence: str, text: str, group: str) -> None:
     (figure,) = extract_figures(sentence)
@@ -114,3 +145,21 @@ def test_figure_group(sentence: str, text: str, group: str) -> None:
 ])
 def test_cn_number(text: str, value: int | None) -> None:
     assert cn_number(text) == value
+
+
+def test_every_group_is_named_once() -> None:
+    units = [unit for group in UNIT_GROUPS.values() for unit in group]
+    assert len(units) == len(set(units))
+    assert {"date", "duration", "frequency", "level"} <= set(UNIT_GROUPS)
+
+
+def test_frequency_keeps_the_measure_word_of_what_it_counts() -> None:
+    (figure,) = extract_figures("法律咨询每周2次")
+    assert (figure.kind, figure.group, figure.unit, figure.period, figure.value) == ("frequency", "frequency", "次",
+                                                                                  "周", 2)
+
+
+def test_old_positional_construction_still_works() -> None:
+    figure = Figure("63名", 63, "名", None, "调解员", 0, 3)
+    assert (figure.kind, figure.bound, figure.high, figure.period, figure.group) == ("count", None, None, None,
+                                                                                     "person")
