@@ -14,7 +14,7 @@ import numpy as np
 
 from retrieval.answer import Answer, Citation, Source
 from retrieval.documents import Passage, Report
-from retrieval.features import FEATURES, Context, anchored, features, names
+from retrieval.features import FEATURES, Context, anchored, asks_people, features, names
 from retrieval.figures import Figure
 from retrieval.ledger import Entry, headline, sentences
 from retrieval.matching import Match, coverage
@@ -63,13 +63,15 @@ def _fits(query: Query, entry: Entry) -> bool:
         return False  # "在6个村建立…" says where something was done, not how many villages there are
     if query.excluded and any(word in entry.clause for word in query.excluded):
         return False  # "除了主要领导": not the leaders' figure
-    if query.terms and not query.english and not anchored(query, figure.subject + entry.clause + entry.phrase):
+    if query.terms and not query.english and not anchored(query, entry):
         return False  # the figure's own words must name what was asked (by word, head noun or synonym)
     if entry.after and query.terms and not query.english and not names(query, entry.after):
         return False  # "19个村…" counts villages, whatever else its clause mentions
+    if figure.unit == "人次" and asks_people(query.text):
+        return False  # "多少人" is never answered with visits (人次)
     if query.groups:
         return figure.group in query.groups
-    return figure.group not in ("date",)
+    return figure.group not in ("date", "frequency")
 
 
 def candidate_features(query: Query, searcher: Searcher, hits: list[Hit]) -> tuple[list[Entry], np.ndarray]:
@@ -130,7 +132,7 @@ def best_figure(query: Query, searcher: Searcher, report: Report) -> tuple[Candi
     """The report's best candidate when the decision answers it, and the report's ranked passages."""
     hits = searcher.rank(query.text, searcher.rows([report]))
     entries, matrix = candidate_features(query, searcher, hits)
-    best, confidence = searcher.decision.confidence(matrix)
+    best, confidence = searcher.decision.confidence(matrix, [e.figure.text for e in entries])
     if best < 0 or confidence < searcher.decision.threshold:
         return None, hits
     return Candidate(entries[best], confidence), hits

@@ -2,7 +2,7 @@
 
 A logistic model over ``retrieval.features.FEATURES`` gives each candidate the probability that it is the
 answer; the best candidate of a report is answered only when that probability reaches ``threshold``, which
-``fazhi train`` sets so that no question of the training set without an answer gets a figure. The weights
+``fazhi train`` sets where an invented figure costs most (``INVENTED_COST``). The weights
 ship as ``retrieval/data/decision.json``; answering needs numpy only (scikit-learn is imported to fit).
 """
 
@@ -16,11 +16,17 @@ import numpy as np
 
 from retrieval.features import FEATURES
 
-MARGIN = 0.02  # the threshold sits this far above the best answer to any unanswerable question
+MARGIN = 0.02  # a threshold sits this far above the confidence it must exclude
+# An invented figure (for a question the reports cannot answer) is the worst outcome: it costs as much as
+# this many answers not given; a wrong figure for an answerable question costs a little less.
+INVENTED_COST = 6.0
+WRONG_COST = 4.0
 # What the gate sees of a report's best candidate: the ranker's score, its lead over the runner-up, and the
 # features that say whether the question is fully met.
-GATE = ("score", "lead", "clause_meaning", "sentence_meaning", "missing_noun", "counted_after_match",
-        "row_similarity", "passage_similarity", "unit_asked", "english", "inherited")
+GATE = ("score", "lead", "clause_meaning", "sentence_meaning", "missing_noun", "missing_noun_clause", "part_missing",
+        "whole_missing", "zoned_exact",
+        "zoned_meaning", "counted_after_match", "row_similarity", "passage_similarity", "unit_asked", "english",
+        "inherited")
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -45,13 +51,15 @@ class Decision:
             return np.zeros(0, np.float32)
         return _sigmoid(rows @ np.asarray(self.weights, dtype=np.float32) + self.bias)
 
-    def confidence(self, rows: np.ndarray) -> tuple[int, float]:
-        """(index of the best candidate, P(it is the answer)); (-1, 0) without candidates."""
+    def confidence(self, rows: np.ndarray, texts: Sequence[str] | None = None) -> tuple[int, float]:
+        """(index of the best candidate, P(it is the answer)); (-1, 0) without candidates. ``texts`` are the
+        candidates' figures as printed: one figure found in two places is not its own rival."""
         if rows.size == 0:
             return -1, 0.0
         scores = self.probability(rows)
         best = int(np.argmax(scores))
-        z = gate_row(rows, scores, best) @ np.asarray(self.gate_weights, dtype=np.float32) + self.gate_bias
+        same = np.array([t == texts[best] for t in texts]) if texts is not None else None
+        z = gate_row(rows, scores, best, same) @ np.asarray(self.gate_weights, dtype=np.float32) + self.gate_bias
         return best, float(_sigmoid(np.array(z)))
 
     def save(self, path: Path) -> None:
@@ -69,9 +77,11 @@ class Decision:
         return decision
 
 
-def gate_row(rows: np.ndarray, scores: np.ndarray, best: int) -> np.ndarray:
-    ordered = np.sort(scores)[::-1]
-    lead = float(ordered[0] - ordered[1]) if len(ordered) > 1 else float(ordered[0])
+def gate_row(rows: np.ndarray, scores: np.ndarray, best: int, same: np.ndarray | None = None) -> np.ndarray:
+    """The gate's inputs for candidate ``best``; ``same`` marks the candidates that print the same figure
+    (the runner-up is the best candidate that says something else)."""
+    others = scores[~same] if same is not None else np.delete(scores, best)
+    lead = float(scores[best] - others.max()) if len(others) else float(scores[best])
     picked = {name: float(rows[best, FEATURES.index(name)]) for name in GATE if name in FEATURES}
     picked.update(score=float(scores[best]), lead=lead)
     return np.array([picked[name] for name in GATE], dtype=np.float32)
@@ -86,11 +96,11 @@ class Example:
     right: np.ndarray  # bool per candidate
     answerable: bool  # the report holds the answer
     question: str = ""  # the gold question's id
+    texts: tuple[str, ...] = ()  # each candidate's figure as printed
 
 
 def fit(examples: Sequence[Example], *, c: float = 1.0) -> Decision:
-    """Fit the ranker on every candidate, the gate on each example's best, then the gate's threshold for
-    zero figures on unanswerable questions."""
+    """Fit the ranker on every candidate, the gate on each example's best, then the gate's threshold."""
     from sklearn.linear_model import LogisticRegression
 
     usable = [e for e in examples if len(e.rows)]
@@ -103,7 +113,7 @@ def fit(examples: Sequence[Example], *, c: float = 1.0) -> Decision:
     for e in usable:
         scores = draft.probability(e.rows)
         best = int(np.argmax(scores))
-        gates.append(gate_row(e.rows, scores, best))
+        gates.append(gate_row(e.rows, scores, best, np.array([t == e.texts[best] for t in e.texts])))
         labels.append(bool(e.answerable and e.right[best]))
     if len(set(labels)) < 2:
         raise ValueError("the training questions need both answerable and unanswerable ones")
@@ -115,16 +125,31 @@ def fit(examples: Sequence[Example], *, c: float = 1.0) -> Decision:
 
 
 def choose_threshold(decision: Decision, examples: Sequence[Example]) -> float:
-    """Just above the gate's confidence on any question the reports cannot answer: no invented figure."""
-    worst = max((decision.confidence(e.rows)[1] for e in examples if len(e.rows) and not e.answerable),
-                default=0.5)
-    return min(worst + MARGIN, 0.999)
+    """The gate's threshold with the fewest costly outcomes on ``examples``: a missed answer costs 1, a wrong
+    figure for an answerable question ``WRONG_COST``, a figure for a question the reports cannot answer
+    ``INVENTED_COST``. Ties go to the higher (safer) threshold."""
+    outcomes = []
+    for e in examples:
+        best, confidence = decision.confidence(e.rows, e.texts)
+        outcomes.append((confidence, e.answerable and bool(e.right[best]), e.answerable))
+    best_cost, best_t = float("inf"), 0.999
+    for t in sorted({round(c + MARGIN, 4) for c, _, _ in outcomes} | {0.999}, reverse=True):
+        cost = 0.0
+        for confidence, right, answerable in outcomes:
+            said = confidence >= t
+            if not said:
+                cost += 1.0 if right else 0.0
+            elif not right:
+                cost += INVENTED_COST if not answerable else WRONG_COST
+        if cost < best_cost:
+            best_cost, best_t = cost, t
+    return min(best_t, 0.999)
 
 
 def outcome(decision: Decision, example: Example) -> str:
     """'right', 'wrong' (a figure that is not the answer), 'missed' (nothing said, though answerable) or
     'refused' (nothing said, correctly)."""
-    best, confidence = decision.confidence(example.rows)
+    best, confidence = decision.confidence(example.rows, example.texts)
     if best < 0 or confidence < decision.threshold:
         return "missed" if example.answerable else "refused"
     return "right" if example.answerable and example.right[best] else "wrong"

@@ -129,7 +129,7 @@ class Engine:
 
 def _searcher(config: EngineConfig, corpus: store.Corpus, encoder: Encoder, tokenizer: Tokenizer,
               decision: Decision) -> Searcher:
-    ledger = Ledger.build(corpus.passages, corpus.reports, encoder, tokenizer.words, config.index_dir / "ledger")
+    ledger = Ledger.build(corpus.passages, corpus.reports, encoder, tokenizer.tagged, config.index_dir / "ledger")
     return Searcher(corpus, encoder, tokenizer, ledger, decision)
 
 

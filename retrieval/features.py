@@ -17,12 +17,14 @@ from retrieval.query import Query
 FEATURES = (
     "clause_exact", "clause_head", "clause_meaning", "sentence_meaning", "passage_meaning",
     "anchored", "counted_head", "counted_after_match", "counted_after_other", "person_times_for_person",
-    "missing_noun", "context_meaning",
+    "missing_noun", "missing_noun_clause", "part_missing", "whole_missing", "zoned_exact", "zoned_meaning", "context_meaning",
     "row_similarity", "row_similarity_rank", "passage_similarity", "passage_score", "passage_rank",
     "unit_asked", "unit_free", "year_other", "year_same", "predicate", "total_word", "first_in_sentence",
     "problem_section", "english", "inherited",
 )
 _PROBLEMS = re.compile(r"问题|不足|短板|差距|困难|下一步|计划|打算|思路|展望|202\d年工作")
+ZONES = (1.0, 0.9, 0.6, 0.35)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _TOTAL = ("全镇", "全乡", "全街道", "全区", "全县", "共计", "总计", "合计", "总共", "共有", "累计", "共")
 
 
@@ -50,17 +52,34 @@ def _year(query: Query, report_year: int, entry: Entry) -> tuple[float, float]:
     return (0.0, 1.0) if wanted in years else (1.0, 0.0)
 
 
+def _zoned(query: Query, ctx: Context, *zones_and_kind: str) -> float:
+    """Topic coverage where a word counts by how close to the figure it stands (its counted noun 1.0, its
+    clause 0.9, its sentence 0.6, its passage 0.35)."""
+    *zones, kind = zones_and_kind
+    total = found = 0.0
+    for term, k in query.terms:
+        w = ctx.weight(term, k)
+        total += w
+        found += w * max(zw * getattr(match(term, zone), kind) for zw, zone in zip(ZONES, zones, strict=True))
+    return found / total if total else 0.0
+
+
 def names(query: Query, word: str) -> bool:
     """``word`` (the noun after a figure) is one of the question's words, in some form."""
-    return any(match(term, word).meaning >= 0.75 or head_match(word, term) >= 0.75 for term, _ in query.terms)
+    asked = [*(t for t, _ in query.terms), *([query.counted] if query.counted else [])]
+    return any(match(term, word).meaning >= 0.75 or head_match(word, term) >= 0.75 for term in asked)
 
 
-def _asks_people(text: str) -> bool:
+def asks_people(text: str) -> bool:
     return bool(re.search(r"(?:多少|几)(?:个|位|名)?人(?!次)|人数", text))
 
 
-def anchored(query: Query, zone: str) -> bool:
-    """The figure's own words name the thing asked about: a noun of the question, or one of its synonyms."""
+def anchored(query: Query, entry: Entry) -> bool:
+    """The figure's own words name the thing asked about: a noun of the question, or one of its synonyms.
+    A clause of a few characters ("截止到2021年7月12日", "重新完善23项") is read with its sentence."""
+    zone = entry.figure.subject + entry.clause + entry.phrase
+    if len(_CJK.findall(entry.clause)) < 8:
+        zone += entry.sentence
     nouns = [t for t, w in query.terms if w >= 1.0 and not query.inherited] or [t for t, _ in query.terms]
     return any(match(term, zone).meaning >= 0.75 for term in nouns)
 
@@ -86,12 +105,17 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "clause_meaning": clause.meaning,
         "sentence_meaning": sentence.meaning,
         "passage_meaning": passage.meaning,
-        "anchored": float(anchored(query, own)),
+        "anchored": float(anchored(query, entry)),
         "counted_head": head_match(head, figure.subject) if head and figure.subject else 0.0,
         "counted_after_match": float(bool(entry.after) and names(query, entry.after)),
         "counted_after_other": float(bool(entry.after) and not names(query, entry.after)),
-        "person_times_for_person": float(figure.unit == "人次" and _asks_people(query.text)),
+        "person_times_for_person": float(figure.unit == "人次" and asks_people(query.text)),
         "missing_noun": missing_weight(query.terms, entry.sentence + section, ctx.weight) / total,
+        "missing_noun_clause": missing_weight(query.terms, own, ctx.weight) / total,
+        "part_missing": float(any(match(t, own).meaning < 0.75 for t in query.within[1])),
+        "whole_missing": float(any(match(t, entry.sentence).meaning < 0.75 for t in query.within[0])),
+        "zoned_exact": _zoned(query, ctx, figure.subject, own, entry.sentence, passage_text + section, "head"),
+        "zoned_meaning": _zoned(query, ctx, figure.subject, own, entry.sentence, passage_text + section, "meaning"),
         "context_meaning": coverage(query.context, own, ctx.weight).meaning if query.context else 0.0,
         "row_similarity": row_similarity,
         "row_similarity_rank": 1.0 / (1 + row_rank),

@@ -106,8 +106,8 @@ class Entry:
         return f"{self.figure.subject}：{self.phrase}" if self.figure.subject else self.phrase
 
 
-def passage_entries(row: int, passage: Passage, words: Callable[[str], list[str]]) -> list[Entry]:
-    """The ledger rows of one passage, in reading order; ``words`` splits text into words (jieba)."""
+def passage_entries(row: int, passage: Passage, words: Callable[[str], list[tuple[str, str]]]) -> list[Entry]:
+    """The ledger rows of one passage, in reading order; ``words`` tags text's words (jieba)."""
     out = []
     for sentence in sentences(passage.text):
         for position, figure in enumerate(extract_figures(sentence)):
@@ -117,12 +117,12 @@ def passage_entries(row: int, passage: Passage, words: Callable[[str], list[str]
     return out
 
 
-def _noun_after(rest: str, words: Callable[[str], list[str]]) -> str:
-    """The first word after a figure when it names what is counted ("村" in "19个村实现…"), else ""."""
+def _noun_after(rest: str, words: Callable[[str], list[tuple[str, str]]]) -> str:
+    """The first word after a figure when it is a noun naming what is counted ("村" in "19个村实现…")."""
     if not rest or not _CJK.match(rest) or rest[0] in _NOT_NOUN:
         return ""
     first = words(rest[:12])
-    return first[0] if first else ""
+    return first[0][0] if first and first[0][1].startswith("n") else ""
 
 
 class Ledger:
@@ -137,7 +137,7 @@ class Ledger:
 
     @classmethod
     def build(cls, passages: Sequence[Passage], reports: dict[str, Report], encoder: Encoder,
-              words: Callable[[str], list[str]], cache: Path | None) -> "Ledger":
+              words: Callable[[str], list[tuple[str, str]]], cache: Path | None) -> "Ledger":
         """Rows of every passage; vectors from ``cache`` where a report's rows are unchanged."""
         per_doc: dict[str, list[Entry]] = {doc_id: [] for doc_id in reports}
         for row, passage in enumerate(passages):

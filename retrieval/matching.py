@@ -34,6 +34,10 @@ def head_match(term: str, zone: str) -> float:
     for size in range(len(term) - 1, 1, -1):
         if term[-size:] in zone:
             return 0.5 + 0.5 * size / len(term)
+    if len(term) >= 4:  # words inserted inside: 聚众赌博 ~ 聚众大额赌博
+        pairs = [term[i:i + 2] for i in range(len(term) - 1)]
+        if sum(pair in zone for pair in pairs) * 3 >= 2 * len(pairs):
+            return 0.75
     return 0.0
 
 

@@ -46,12 +46,15 @@ _TOPIC_UNITS = (
     (re.compile(r"\bhow many (?:times|sessions|events)\b"), ("times",)),
     (re.compile(r"\bhow many (?:cases|disputes|letters|petitions)\b"), ("case", "item")),
 )
+# "注册志愿者里党员有多少", "被处罚的企业中危化企业几家": a part of a whole is asked for.
+_WITHIN = re.compile(r"([\u4e00-\u9fff]{2,12}?)(?:里面|里头|当中|之中|其中|里|中)(?:的)?([\u4e00-\u9fff]{1,8}?)"
+                     r"(?:有|占|是|为)?(?:多少|几)")
 # "除了主要领导，其他干部…", "不算沥青那块": words the figure must not be about.
 _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|排除)([^，,。？?；;]{1,12}?)"
                        r"(?:以外|之外|外|那块|那部分|那一块|部分)?(?=[，,。？?；;）)]|以外|之外|外|$)")
 # The head noun of the topic (its last noun) says what is counted: 网格员 are people, 宣传资料 are items.
 _HEAD_UNITS = (
-    (re.compile(r"(?:[员者]|人员|对象|干部|律师|志愿者|群众|明白人|带头人)$"), ("person",)),
+    (re.compile(r"(?:[员者]|人员|对象|干部|律师|志愿者|群众|明白人|带头人)$"), ("person", "person_times")),
     (re.compile(r"(?:纠纷|案件|案子|积案|诉求)$"), ("case",)),
     (re.compile(r"(?:企业|单位|公司|商户)$"), ("org", "visit", "generic")),
     (re.compile(r"(?:活动|讲座|培训|会议|检查|宣传|演练|比赛)$"), ("times", "person_times")),
@@ -82,6 +85,8 @@ class Query:
     cue: bool = False  # asks for a practice in so many words (例子, 做法, 怎么…), not just keywords
     verbs: tuple[str, ...] = ()  # the question's verbs ("完成了多少件": 完成)
     excluded: tuple[str, ...] = ()  # topic words the answer must not be about ("除了主要领导")
+    counted: str = ""  # the noun right after the question word ("几个村" → 村)
+    within: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # "志愿者里党员有多少": (志愿者,), (党员,)
 
 
 def normalize(question: str) -> str:
@@ -139,7 +144,9 @@ def _groups(text: str, topic: str, nouns: list[str]) -> tuple[str, ...]:
     by_noun = next((groups for pattern, groups in _TOPIC_UNITS if pattern.search(topic.lower())), ())
     if not by_noun and nouns:
         by_noun = next((groups for pattern, groups in _HEAD_UNITS if pattern.search(nouns[-1])), ())
-    if asked and not (asked.group(1) == "个" and by_noun):  # "多少个调解员": 个 is only a classifier
+    if asked and asked.group(1) == "个":  # "多少个调解员", "几个": 个 is only a classifier
+        return by_noun
+    if asked:
         group = UNIT_GROUP[asked.group(1)]
         return ("person", "person_times") if asked.group(1) == "人" else (group,)
     return by_noun
@@ -180,6 +187,9 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
             verbs.append(word)
     counted = _COUNTED.search(topic)
     bare = not terms and counted is not None
+    counted_noun = counted.group(1) if counted else ""
+    part = _WITHIN.search(topic)
+    within = (tuple(tokenizer.terms(part.group(1))), tuple(tokenizer.terms(part.group(2)))) if part else ((), ())
     if counted and bare:  # "有几个村？": the counted noun is the whole topic
         terms[counted.group(1)] = 1.0
     return Query(
@@ -195,6 +205,8 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
         english=english,
         excluded=tuple(excluded),
         bare=bare,
+        counted=counted_noun,
+        within=within,
         cue=bool(_EXAMPLE.search(text)),
         verbs=tuple(verbs),
     )
