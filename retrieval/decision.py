@@ -26,7 +26,7 @@ WRONG_COST = 4.0
 GATE = ("score", "lead", "clause_meaning", "sentence_meaning", "missing_noun", "missing_noun_clause", "part_missing",
         "whole_missing", "zoned_exact",
         "zoned_meaning", "counted_after_match", "row_similarity", "passage_similarity", "unit_asked", "english",
-        "inherited")
+        "inherited", "no_town", "place_missing")
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ FEATURES = (
     "missing_noun", "missing_noun_clause", "part_missing", "whole_missing", "zoned_exact", "zoned_meaning", "context_meaning",
     "row_similarity", "row_similarity_rank", "passage_similarity", "passage_score", "passage_rank",
     "unit_asked", "unit_free", "year_other", "year_same", "predicate", "total_word", "first_in_sentence",
-    "problem_section", "english", "inherited",
+    "problem_section", "english", "inherited", "no_town", "place_missing",
 )
 _PROBLEMS = re.compile(r"问题|不足|短板|差距|困难|下一步|计划|打算|思路|展望|202\d年工作")
 ZONES = (1.0, 0.9, 0.6, 0.35)
@@ -71,7 +71,7 @@ def names(query: Query, word: str) -> bool:
 
 
 def asks_people(text: str) -> bool:
-    return bool(re.search(r"(?:多少|几)(?:个|位|名)?人(?!次)|人数", text))
+    return bool(re.search(r"(?:多少|几)(?:个|位|名)?人(?![次数民])", text))
 
 
 def anchored(query: Query, entry: Entry) -> bool:
@@ -132,5 +132,7 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "problem_section": float(bool(_PROBLEMS.search(section)) and not asks_problems),
         "english": float(query.english),
         "inherited": float(query.inherited),
+        "no_town": float(not query.towns),
+        "place_missing": float(any(place not in entry.sentence for place in query.places)),
     }
     return np.array([values[name] for name in FEATURES], dtype=np.float32)
