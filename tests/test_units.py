@@ -11,7 +11,7 @@ import pytest
 
 from bot.replies import plain, report_error
 from retrieval.documents import parse_report, read_override, read_report, towns_in
-from retrieval.errors import DuplicateReportError, MissingMetadataError
+from retrieval.errors import DuplicateReportError, MissingMetadataError, ReportError
 from retrieval.indexing import add_reports, parse_file
 from retrieval.tokenize import Tokenizer
 from retrieval.units import body_units, short_names, unit_kind, unit_of_issuer, unit_of_signature, unit_of_title
@@ -222,3 +222,15 @@ def test_cli_takes_unit_and_year() -> None:
 ])
 def test_short_names(unit: str, names: tuple[str, ...]) -> None:
     assert short_names(unit) == names
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    pytest.param("旧报告.doc", b"\xd0\xcf\x11\xe0 old word", id="unsupported"),
+    pytest.param("空白.txt", b" \n\n ", id="no-text"),
+])
+def test_every_refusal_names_the_file(tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ReportError) as caught:
+        read_report(path)
+    assert plain(report_error(caught.value)).startswith(f"《{name}》")
