@@ -4,9 +4,9 @@ Pure functions, no I/O. A unit is named by the report's issuer, looked for in th
 
 1. the title (``民权县双塔镇人民政府关于2022年度…的报告`` → 双塔镇; ``城南区司法局2024年…`` → 城南区司法局);
 2. the signature block at the end (``五常街道办事处`` on a line of its own above the date);
-3. the body: the first clause of the opening that begins with a unit (``2024年，五常街道认真学习…``),
-   else the unit that most clauses of the body begin with (towns and regions only: the body of any report
-   also names the 司法局 or 县委 it reports to).
+3. the body: of the towns and regions that clauses begin with (``2024年，五常街道认真学习…``), the one the
+   body names most often (departments are not looked for there: the body of any report also names the
+   司法局 or 县委 it reports to).
 
 An issuer is read as a chain of levels (``天津市`` ``滨海新区`` ``杭州道街道``); the unit is its last level
 (杭州道街道, 滨海新区, 民权县), a department keeps the region it belongs to (民权县司法局), and institution
@@ -15,7 +15,6 @@ is one department and 新市镇 one town; 州 ends a level only in 自治州 (�
 """
 
 import re
-from collections import Counter
 
 TOWN_SUFFIXES = ("民族乡", "街道", "苏木", "镇", "乡")
 REGION_SUFFIXES = ("自治区", "自治州", "自治县", "自治旗", "特别行政区", "新区", "地区", "省", "市", "盟", "县",
@@ -132,12 +131,16 @@ def body_units(body: str) -> list[str]:
     return found
 
 
+def unit_of_body(body: str) -> str | None:
+    """The unit that clauses of the body begin with and the body names most often (the first on a tie):
+    a clause that begins with a verb (推进太平镇…) names the unit less often than the unit itself."""
+    candidates = list(dict.fromkeys(body_units(body)))
+    return max(candidates, key=body.count) if candidates else None
+
+
 def unit_of_report(title: str, blocks: list[str], body: str) -> str | None:
-    """The unit of a report: title, else signature block, else the opening, else the body's most common."""
-    opening = body_units(body[:400])
-    common = Counter(body_units(body)).most_common(1)
-    return unit_of_title(title) or unit_of_signature(blocks) or (opening[0] if opening else None) or (
-        common[0][0] if common else None)
+    """The unit of a report: title, else signature block, else the body."""
+    return unit_of_title(title) or unit_of_signature(blocks) or unit_of_body(body)
 
 
 def short_names(unit: str) -> tuple[str, ...]:

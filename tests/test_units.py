@@ -14,7 +14,15 @@ from retrieval.documents import parse_report, read_override, read_report, towns_
 from retrieval.errors import DuplicateReportError, MissingMetadataError, ReportError
 from retrieval.indexing import add_reports, parse_file
 from retrieval.tokenize import Tokenizer
-from retrieval.units import body_units, short_names, unit_kind, unit_of_issuer, unit_of_signature, unit_of_title
+from retrieval.units import (
+    body_units,
+    short_names,
+    unit_kind,
+    unit_of_body,
+    unit_of_issuer,
+    unit_of_signature,
+    unit_of_title,
+)
 from seeds import seed_paths
 from tests.conftest import SHARED
 
@@ -234,3 +242,8 @@ def test_every_refusal_names_the_file(tmp_path: Path, name: str, content: bytes)
     with pytest.raises(ReportError) as caught:
         read_report(path)
     assert plain(report_error(caught.value)).startswith(f"《{name}》")
+
+
+def test_body_unit_is_the_one_named_most_often() -> None:
+    body = "开展集镇环境整治。2024年，城东街道坚持依法行政。推进城东街道法治建设。城东街道全年调解纠纷12起。"
+    assert unit_of_body(body) == "城东街道"
