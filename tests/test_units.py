@@ -83,9 +83,15 @@ def test_unit_kind(text: str, kind: str | None) -> None:
     assert unit_kind(text) == kind
 
 
-@pytest.mark.parametrize("text", ["全镇", "我区", "乡镇", "集镇", "街道", "县委", "在区委", "各街道"])
+@pytest.mark.parametrize("text", ["全镇", "我区", "乡镇", "集镇", "街道", "县委", "各街道", "永福社区", "调整充实社区",
+                                  "产业园区", "全国示范镇", "立足瑶乡"])
 def test_self_references_and_generic_words_are_no_unit(text: str) -> None:
     assert unit_of_issuer(text) is None
+
+
+def test_a_preposition_opens_a_clause_but_may_start_a_name() -> None:
+    assert unit_of_issuer("在区委", in_body=True) is None
+    assert unit_of_issuer("向集镇") == "向集镇"
 
 
 def test_signature_block() -> None:
