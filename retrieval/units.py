@@ -87,10 +87,12 @@ def unit_of_issuer(text: str, kinds: tuple[str, ...] = ("town", "region", "depar
     if kind == "department":  # it keeps the region it belongs to: 民权县司法局
         start = cuts[-2] if len(cuts) >= 2 else 0
     name = text[start:]
+    if len(bare) < 2:
+        return None
     generic = name in _GENERIC or name.endswith(_NOT_UNIT_ENDINGS) or name[0] in _GENERIC_START
     not_a_name = bare[-1] in _SELF or (in_body and name[0] in _CLAUSE_START) or (
         kind != "department" and bool(_NOT_IN_NAME.search(bare)))
-    return None if len(bare) < 2 or generic or not_a_name else name
+    return None if generic or not_a_name else name
 
 
 def unit_of_title(title: str) -> str | None:
