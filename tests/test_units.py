@@ -253,3 +253,10 @@ def test_every_refusal_names_the_file(tmp_path: Path, name: str, content: bytes)
 def test_body_unit_is_the_one_named_most_often() -> None:
     body = "开展集镇环境整治。2024年，城东街道坚持依法行政。推进城东街道法治建设。城东街道全年调解纠纷12起。"
     assert unit_of_body(body) == "城东街道"
+
+
+def test_cli_refuses_unit_without_add(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    assert main(["index", "--unit", "城南区"]) == 2
+    assert "--add" in capsys.readouterr().err
