@@ -205,6 +205,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "index" and (args.unit or args.year) and not args.add:
+        print("--unit 和 --year 只能与 --add 同用，例如：fazhi index --add 报告.docx --unit 城南区 --year 2024",
+              file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -187,7 +187,13 @@ def upload_done(result: AddResult) -> str:
 
 
 def report_error(error: FazhiError) -> str:
-    """The one Chinese sentence telling an admin what to do about a file the core refused."""
+    """The one Chinese sentence telling an admin what to do about a file the core refused, naming the file."""
+    sentence = _report_sentence(error)
+    source = escape(error.source) if isinstance(error, ReportError) else ""
+    return f"《{source}》：{sentence}" if source and f"《{source}》" not in sentence else sentence
+
+
+def _report_sentence(error: FazhiError) -> str:
     if isinstance(error, UnsupportedFormatError):
         suffix = error.suffix.lower()
         if suffix in _SUFFIX_ADVICE:

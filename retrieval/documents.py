@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.errors import DuplicateReportError, MissingMetadataError, NoTextError
+from retrieval.errors import DuplicateReportError, MissingMetadataError, NoTextError, ReportError
 from retrieval.readers import read_blocks
 from retrieval.units import unit_of_report, unit_of_title
 
@@ -187,7 +187,9 @@ def parse_report(blocks: list[str], *, source: str, hint: str = "", unit: str | 
     content does not. The unit's name goes into ``Report.town`` (a 镇, 街道, 区, 局 …)."""
     body = "\n".join(clean_text(block) for block in blocks)
     if not body.strip():
-        raise NoTextError(source)
+        error = NoTextError(source)
+        error.source = source
+        raise error
     title, title_at = _find_title(blocks)
     town, year = _metadata(title, blocks, body, hint, source=source, unit=unit, year=year)
     doc_id = hashlib.sha256(body.encode()).hexdigest()[:16]
@@ -213,8 +215,14 @@ def parse_report(blocks: list[str], *, source: str, hint: str = "", unit: str | 
 
 def read_report(path: Path, *, hint: str = "", unit: str | None = None,
                 year: int | None = None) -> tuple[Report, list[Passage]]:
-    """Read and parse one report file; the file name is a metadata hint after the content."""
-    return parse_report(read_blocks(path), source=path.name, hint=f"{hint} {path.stem}", unit=unit, year=year)
+    """Read and parse one report file; the file name is a metadata hint after the content. A refusal
+    names the file (``ReportError.source``)."""
+    try:
+        blocks = read_blocks(path)
+    except ReportError as error:
+        error.source = error.source or path.name
+        raise
+    return parse_report(blocks, source=path.name, hint=f"{hint} {path.stem}", unit=unit, year=year)
 
 
 def ensure_distinct(reports: Sequence[Report]) -> None:

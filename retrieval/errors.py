@@ -16,7 +16,9 @@ class FazhiError(Exception):
 
 
 class ReportError(FazhiError):
-    """A file that cannot become a report."""
+    """A file that cannot become a report; ``source`` names the file where it is known."""
+
+    source: str = ""
 
 
 class UnsupportedFormatError(ReportError):

@@ -212,7 +212,9 @@ def subject_of(sentence: str, start: int, end: int, floor: int = 0, *, noun_firs
     raw_before = _LEADING_FILLER.sub("", sentence[left:start]).strip("“”\"' 　")
     before = _TRAILING_FILLER.sub("", raw_before)
     after_text = "".join(after).strip("“”\"' 　")
-    if after_text and (not before or noun_first or _ends_with_verb(raw_before)):
+    # 30人以上的平安志愿者队伍: a bound then 的 qualifies the noun after, which is what is counted
+    attributive = sentence[end:end + 1] == "的" and sentence[:end].endswith(SUFFIX_QUALIFIERS)
+    if after_text and (not before or noun_first or attributive or _ends_with_verb(raw_before)):
         return after_text
     return before or after_text
 
@@ -222,6 +224,13 @@ def _ends_with_verb(text: str) -> bool:
     return bool(re.search(r"(统筹|组建|建立|设立|成立|聘请|开展|组织|出动|检查|建成|新建|培育|打造|配备|"
                           r"下设|覆盖|有|共|召开|举办|发放|印发|编印|走访|化解|调解|排查|受理|办理|处理|"
                           r"接待|培训|发现|提出|参与|完成|实现|落实|涉及|包括|配套|完善|做好|[于在对向])了?$", text))
+
+
+def _clause_before(sentence: str, start: int, floor: int) -> str:
+    left = start
+    while left > floor and sentence[left - 1] not in CLAUSE_BREAKS:
+        left -= 1
+    return sentence[left:start].strip("“”\"' 　")
 
 
 def _next_clause(sentence: str, end: int) -> str:
@@ -284,7 +293,10 @@ def extract_figures(sentence: str) -> list[Figure]:
     for start, end, text, value, unit, qualifier, kind, high, period in sorted(spans):
         noun_first = not text[0].isdigit() and UNIT_GROUP.get(unit) in ("generic", "item")
         subject = subject_of(sentence, start, end, floor, noun_first=noun_first)
-        if kind in ("date", "frequency") and len(subject) < 2:
+        if kind == "frequency":  # who does what how often: 机关各单位(每半个月)上报一次办实事项目清单进度
+            rest = re.split(f"[{CLAUSE_BREAKS}]", sentence[end:], maxsplit=1)[0][:20]
+            subject = _clause_before(sentence, start, floor) + rest
+        elif kind == "date" and len(subject) < 2:
             subject = _next_clause(sentence, end)
         bound = BOUNDS.get(qualifier or "") or next((BOUNDS[w] for w in SUFFIX_QUALIFIERS if text.endswith(w)), None)
         figures.append(Figure(text, value, unit, qualifier, subject, start, end, kind, bound, high, period))

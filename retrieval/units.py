@@ -4,9 +4,9 @@ Pure functions, no I/O. A unit is named by the report's issuer, looked for in th
 
 1. the title (``民权县双塔镇人民政府关于2022年度…的报告`` → 双塔镇; ``城南区司法局2024年…`` → 城南区司法局);
 2. the signature block at the end (``五常街道办事处`` on a line of its own above the date);
-3. the body: the first clause of the opening that begins with a unit (``2024年，五常街道认真学习…``),
-   else the unit that most clauses of the body begin with (towns and regions only: the body of any report
-   also names the 司法局 or 县委 it reports to).
+3. the body: of the towns and regions that clauses begin with (``2024年，五常街道认真学习…``), the one the
+   body names most often (departments are not looked for there: the body of any report also names the
+   司法局 or 县委 it reports to).
 
 An issuer is read as a chain of levels (``天津市`` ``滨海新区`` ``杭州道街道``); the unit is its last level
 (杭州道街道, 滨海新区, 民权县), a department keeps the region it belongs to (民权县司法局), and institution
@@ -15,7 +15,6 @@ is one department and 新市镇 one town; 州 ends a level only in 自治州 (�
 """
 
 import re
-from collections import Counter
 
 TOWN_SUFFIXES = ("民族乡", "街道", "苏木", "镇", "乡")
 REGION_SUFFIXES = ("自治区", "自治州", "自治县", "自治旗", "特别行政区", "新区", "地区", "省", "市", "盟", "县",
@@ -23,8 +22,13 @@ REGION_SUFFIXES = ("自治区", "自治州", "自治县", "自治旗", "特别�
 DEPARTMENT_SUFFIXES = ("片区管理局", "管理局", "委员会", "办公室", "中心", "局", "委", "办", "厅", "署")
 _INSTITUTION = re.compile(r"(?:人民政府|政府|办事处|管理委员会|管委会|党工委)+$")
 _PARTY = re.compile(r"^(?:中共|中国共产党)")
-_GENERIC_START = set("哪各每几该本我全那这其某在对由向从经据按把将为以与和及今去明上下")
-_GENERIC = {"乡镇", "城镇", "村镇", "城乡", "集镇", "小镇", "街道", "社区", "城区", "新区", "地区", "市区", "县区"}
+_GENERIC_START = set("哪各每几该本我全那这其某")
+_CLAUSE_START = set("在对由向从经据按把将为以与和及今去明上下")  # 在区委…: a preposition, in the body only
+_GENERIC = {"乡镇", "城镇", "村镇", "城乡", "集镇", "小镇", "街道", "城区", "新区", "地区", "市区", "县区"}
+# Places that end like a unit but are none: 永福社区, 居住小区, 产业园区, 示范镇, 家乡 ….
+_NOT_UNIT_ENDINGS = ("社区", "小区", "园区", "景区", "城区", "辖区", "山区", "库区", "矿区", "牧区", "校区", "街区",
+                     "厂区", "营区", "服务区", "功能区", "示范区", "示范镇", "重点镇", "中心镇", "特色镇", "小城镇",
+                     "家乡", "故乡", "水乡", "侨乡", "瑶乡")
 _SELF = set("我全本该各此每其")  # 我镇, 全区: a self-reference, not a name
 _NOT_IN_NAME = re.compile(r"[和与及的、是了在有个委政府党]")
 # A suffix followed by these starts a longer word: 镇村, 乡村, 区委, 县级, 区域, 市场, 县城 ….
@@ -68,8 +72,10 @@ def _cuts(text: str) -> list[int]:
     return cuts
 
 
-def unit_of_issuer(text: str, kinds: tuple[str, ...] = ("town", "region", "department")) -> str | None:
-    """The unit an issuer string names in full (``民权县双塔镇人民政府`` → 双塔镇), or None."""
+def unit_of_issuer(text: str, kinds: tuple[str, ...] = ("town", "region", "department"), *,
+                   in_body: bool = False) -> str | None:
+    """The unit an issuer string names in full (``民权县双塔镇人民政府`` → 双塔镇), or None; ``in_body``: the
+    string opens a clause of the body, where a first 在/对/向 … is a preposition (向集镇 is a town in a title)."""
     text = _INSTITUTION.sub("", _PARTY.sub("", re.sub(r"\s+", "", text)))
     kind = unit_kind(text)
     if kind not in kinds or not re.fullmatch(r"[\u4e00-\u9fff]{2,30}", text):
@@ -81,10 +87,12 @@ def unit_of_issuer(text: str, kinds: tuple[str, ...] = ("town", "region", "depar
     if kind == "department":  # it keeps the region it belongs to: 民权县司法局
         start = cuts[-2] if len(cuts) >= 2 else 0
     name = text[start:]
-    if len(bare) < 2 or name in _GENERIC or name[0] in _GENERIC_START or bare[-1] in _SELF or (
-            kind != "department" and _NOT_IN_NAME.search(bare)):
+    if len(bare) < 2:
         return None
-    return name
+    generic = name in _GENERIC or name.endswith(_NOT_UNIT_ENDINGS) or name[0] in _GENERIC_START
+    not_a_name = bare[-1] in _SELF or (in_body and name[0] in _CLAUSE_START) or (
+        kind != "department" and bool(_NOT_IN_NAME.search(bare)))
+    return None if generic or not_a_name else name
 
 
 def unit_of_title(title: str) -> str | None:
@@ -115,7 +123,7 @@ def _clause_unit(clause: str) -> str | None:
     for end in range(min(len(clause), 10), 2, -1):
         if end < len(clause) and clause[end] in _WORD_GOES_ON:
             continue
-        unit = unit_of_issuer(clause[:end], ("town", "region"))
+        unit = unit_of_issuer(clause[:end], ("town", "region"), in_body=True)
         if unit:
             return unit
     return None
@@ -132,12 +140,16 @@ def body_units(body: str) -> list[str]:
     return found
 
 
+def unit_of_body(body: str) -> str | None:
+    """The unit that clauses of the body begin with and the body names most often (the first on a tie):
+    a clause that begins with a verb (推进太平镇…) names the unit less often than the unit itself."""
+    candidates = list(dict.fromkeys(body_units(body)))
+    return max(candidates, key=body.count) if candidates else None
+
+
 def unit_of_report(title: str, blocks: list[str], body: str) -> str | None:
-    """The unit of a report: title, else signature block, else the opening, else the body's most common."""
-    opening = body_units(body[:400])
-    common = Counter(body_units(body)).most_common(1)
-    return unit_of_title(title) or unit_of_signature(blocks) or (opening[0] if opening else None) or (
-        common[0][0] if common else None)
+    """The unit of a report: title, else signature block, else the body."""
+    return unit_of_title(title) or unit_of_signature(blocks) or unit_of_body(body)
 
 
 def short_names(unit: str) -> tuple[str, ...]:

@@ -11,10 +11,18 @@ import pytest
 
 from bot.replies import plain, report_error
 from retrieval.documents import parse_report, read_override, read_report, towns_in
-from retrieval.errors import DuplicateReportError, MissingMetadataError
+from retrieval.errors import DuplicateReportError, MissingMetadataError, ReportError
 from retrieval.indexing import add_reports, parse_file
 from retrieval.tokenize import Tokenizer
-from retrieval.units import body_units, short_names, unit_kind, unit_of_issuer, unit_of_signature, unit_of_title
+from retrieval.units import (
+    body_units,
+    short_names,
+    unit_kind,
+    unit_of_body,
+    unit_of_issuer,
+    unit_of_signature,
+    unit_of_title,
+)
 from seeds import seed_paths
 from tests.conftest import SHARED
 
@@ -75,9 +83,15 @@ def test_unit_kind(text: str, kind: str | None) -> None:
     assert unit_kind(text) == kind
 
 
-@pytest.mark.parametrize("text", ["全镇", "我区", "乡镇", "集镇", "街道", "县委", "在区委", "各街道"])
+@pytest.mark.parametrize("text", ["全镇", "我区", "乡镇", "集镇", "街道", "县委", "各街道", "永福社区", "调整充实社区",
+                                  "产业园区", "全国示范镇", "立足瑶乡"])
 def test_self_references_and_generic_words_are_no_unit(text: str) -> None:
     assert unit_of_issuer(text) is None
+
+
+def test_a_preposition_opens_a_clause_but_may_start_a_name() -> None:
+    assert unit_of_issuer("在区委", in_body=True) is None
+    assert unit_of_issuer("向集镇") == "向集镇"
 
 
 def test_signature_block() -> None:
@@ -222,3 +236,27 @@ def test_cli_takes_unit_and_year() -> None:
 ])
 def test_short_names(unit: str, names: tuple[str, ...]) -> None:
     assert short_names(unit) == names
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    pytest.param("旧报告.doc", b"\xd0\xcf\x11\xe0 old word", id="unsupported"),
+    pytest.param("空白.txt", b" \n\n ", id="no-text"),
+])
+def test_every_refusal_names_the_file(tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ReportError) as caught:
+        read_report(path)
+    assert plain(report_error(caught.value)).startswith(f"《{name}》")
+
+
+def test_body_unit_is_the_one_named_most_often() -> None:
+    body = "开展集镇环境整治。2024年，城东街道坚持依法行政。推进城东街道法治建设。城东街道全年调解纠纷12起。"
+    assert unit_of_body(body) == "城东街道"
+
+
+def test_cli_refuses_unit_without_add(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    assert main(["index", "--unit", "城南区"]) == 2
+    assert "--add" in capsys.readouterr().err
