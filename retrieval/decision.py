@@ -97,6 +97,7 @@ class Example:
     answerable: bool  # the report holds the answer
     question: str = ""  # the gold question's id
     texts: tuple[str, ...] = ()  # each candidate's figure as printed
+    weight: float = 1.0  # a question about several reports counts once in all
 
 
 def fit(examples: Sequence[Example], *, c: float = 1.0) -> Decision:
@@ -106,7 +107,8 @@ def fit(examples: Sequence[Example], *, c: float = 1.0) -> Decision:
     usable = [e for e in examples if len(e.rows)]
     x = np.concatenate([e.rows for e in usable])
     y = np.concatenate([e.right for e in usable])
-    ranker = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y)
+    w = np.concatenate([np.full(len(e.rows), e.weight) for e in usable])
+    ranker = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y, sample_weight=w)
     weights, bias = tuple(float(w) for w in ranker.coef_[0]), float(ranker.intercept_[0])
     draft = Decision(FEATURES, weights, bias, (0.0,) * len(GATE), 0.0, 0.5, len(examples))
     gates, labels = [], []
@@ -117,7 +119,8 @@ def fit(examples: Sequence[Example], *, c: float = 1.0) -> Decision:
         labels.append(bool(e.answerable and e.right[best]))
     if len(set(labels)) < 2:
         raise ValueError("the training questions need both answerable and unanswerable ones")
-    gate = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(np.stack(gates), labels)
+    gate = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(
+        np.stack(gates), labels, sample_weight=np.array([e.weight for e in usable]))
     fitted = Decision(FEATURES, weights, bias, tuple(float(w) for w in gate.coef_[0]), float(gate.intercept_[0]),
                       0.5, len(examples))
     return Decision(*[getattr(fitted, f) for f in ("features", "weights", "bias", "gate_weights", "gate_bias")],
@@ -131,16 +134,16 @@ def choose_threshold(decision: Decision, examples: Sequence[Example]) -> float:
     outcomes = []
     for e in examples:
         best, confidence = decision.confidence(e.rows, e.texts)
-        outcomes.append((confidence, e.answerable and bool(e.right[best]), e.answerable))
+        outcomes.append((confidence, e.answerable and bool(e.right[best]), e.answerable, e.weight))
     best_cost, best_t = float("inf"), 0.999
-    for t in sorted({round(c + MARGIN, 4) for c, _, _ in outcomes} | {0.999}, reverse=True):
+    for t in sorted({round(c + MARGIN, 4) for c, *_ in outcomes} | {0.999}, reverse=True):
         cost = 0.0
-        for confidence, right, answerable in outcomes:
+        for confidence, right, answerable, weight in outcomes:
             said = confidence >= t
             if not said:
-                cost += 1.0 if right else 0.0
+                cost += weight if right else 0.0
             elif not right:
-                cost += INVENTED_COST if not answerable else WRONG_COST
+                cost += weight * (INVENTED_COST if not answerable else WRONG_COST)
         if cost < best_cost:
             best_cost, best_t = cost, t
     return min(best_t, 0.999)

@@ -40,13 +40,14 @@ def examples(engine: Engine, golds: Iterable[dict[str, Any]]) -> list[Example]:
             continue
         for part in (query.parts or (query,))[:1]:
             part = replace(part, kind="figure") if query.parts else part
-            for report in select_reports(part, searcher):
+            reports = select_reports(part, searcher)
+            for report in reports:
                 hits = searcher.rank(part.text, searcher.rows([report]))
                 entries, rows = compose.candidate_features(part, searcher, hits)
                 mine = answerable and report.town == gold["town"]
                 right = np.array([mine and any(figure_matches(e, entry.figure.text) for e in expected)
                                   for entry in entries], dtype=bool)
-                out.append(Example(report.source, rows, right, mine, gold["id"], tuple(e.figure.text for e in entries)))
+                out.append(Example(report.source, rows, right, mine, gold["id"], tuple(e.figure.text for e in entries), 1.0 / len(reports)))
     return out
 
 
