@@ -87,20 +87,27 @@ def score(gold: dict[str, Any], answer: dict[str, Any]) -> bool:
     kind = _kind(gold)
     figures = answer["figures"]
     text = _squash(answer["answer"])
+    towns = _towns(gold)
     if kind == "none":
         return not answer["found"] and not figures
     if kind == "compare" and not gold["figures"]:
         kind = "example"
     if kind == "figure":
         return bool(figures) and figure_matches(gold["figures"][0], figures[0]["text"]) and (
-            gold["town"] is None or figures[0]["town"] == gold["town"])
+            not towns or figures[0]["town"] in towns)
     if kind in ("multi", "compare"):
         if not all(_squash(f) in text for f in gold["figures"]):
             return False
-        return gold["town"] is None or all(f["town"] == gold["town"] for f in figures[:1])
+        return not towns or all(f["town"] in towns for f in figures[:1])
     quoted = any(_squash(e) in text for e in gold["evidence"])
-    towns = [gold["town"]] if gold["town"] else [s["town"] for s in answer["sources"]]
+    towns = towns or [s["town"] for s in answer["sources"]]
     return answer["found"] and quoted and any(t in answer["answer"] for t in towns)
+
+
+def _towns(gold: dict[str, Any]) -> list[str]:
+    """The gold answer's towns: one, several (a comparison lists them) or none given."""
+    town = gold.get("town")
+    return list(town) if isinstance(town, list) else ([town] if town else [])
 
 
 def read_gold(path: Path) -> list[dict[str, Any]]:
