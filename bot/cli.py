@@ -20,7 +20,7 @@ GOLD_QUESTIONS = Path("../shared/eval/questions.jsonl")
 def _engine(settings: Settings, args: argparse.Namespace) -> Engine:
     config = settings.engine_config(Path(args.index_dir) if args.index_dir else None)
     rebuild = _files(args.paths) if args.command == "index" and args.paths else []
-    if rebuild or current_version(config.index_dir) is None:
+    if rebuild or current_version(config.index_dir, config.store) is None:
         what = f"{len(rebuild)} 份报告" if rebuild else "内置的 5 份报告"
         print(f"正在用{what}建立索引（{config.index_dir}），首次约需 1 分钟……", file=sys.stderr)
     return Engine.open(config, progress=sys.stderr.isatty(), rebuild_from=rebuild)

@@ -1,8 +1,12 @@
-"""Hybrid search over one corpus snapshot: BM25 and FAISS scores fused per passage."""
+"""Hybrid search over one store snapshot: BM25 and dense scores fused per passage.
+
+``candidates`` is the one call a question needs: the top k passages of each retriever within the filter
+(reports, towns, years), fused. ``rank`` scores given rows (the passages of one report) the same way.
+"""
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,11 +15,12 @@ from embeddings import Encoder
 from retrieval.documents import Report
 from retrieval.figures import Figure, extract_figures
 from retrieval.fusion import fuse
-from retrieval.lexical import BM25
-from retrieval.store import Corpus
+from retrieval.store import Snapshot
 from retrieval.tokenize import Tokenizer
 
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
+CANDIDATES = 50
+_CACHED_FIGURES = 50_000
 
 
 def sentences(text: str) -> list[str]:
@@ -29,51 +34,73 @@ class Hit:
     score: float
 
 
-class Searcher:
-    """Everything a question needs, built once per corpus version and shared by all threads."""
+class Vocabulary:
+    """``term in searcher.bm25``: whether any live passage has the term."""
 
-    def __init__(self, corpus: Corpus, encoder: Encoder, tokenizer: Tokenizer) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self._snapshot.has_term(term)
+
+
+class Searcher:
+    """Everything a question needs, built once per snapshot and shared by all threads."""
+
+    def __init__(self, corpus: Snapshot, encoder: Encoder, tokenizer: Tokenizer) -> None:
         self.corpus = corpus
         self.encoder = encoder
         self.tokenizer = tokenizer
-        self.bm25 = BM25(corpus.terms)
-        # One question is ranked within several reports: embed and BM25-score its text once.
-        self._query = functools.lru_cache(maxsize=8)(self._score_all)
-        self.figures = functools.cache(self._figures)
-        rows: dict[str, list[int]] = {doc_id: [] for doc_id in corpus.reports}
-        for row, passage in enumerate(corpus.passages):  # one pass, however many reports
-            rows[passage.doc_id].append(row)
-        self._rows = {doc_id: np.array(found, dtype=np.int64) for doc_id, found in rows.items()}
-
-    @property
-    def reports(self) -> list[Report]:
-        return sorted(self.corpus.reports.values(), key=lambda r: (r.town, r.year))
+        self.bm25 = Vocabulary(corpus)
+        self.reports = sorted(corpus.reports.values(), key=lambda r: (r.town, r.year))
+        # One question is ranked within several reports: embed and tokenise its text once.
+        self._query = functools.lru_cache(maxsize=32)(self._embed)
+        self.figures = functools.lru_cache(maxsize=_CACHED_FIGURES)(self._figures)
 
     def rows(self, reports: Iterable[Report]) -> np.ndarray:
         """Passage rows of ``reports``, in reading order."""
-        parts = [self._rows[r.doc_id] for r in reports]
-        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+        return self.corpus.rows(r.doc_id for r in reports)
 
     def idf(self, term: str) -> float:
-        return self.bm25.idf(term)
+        return self.corpus.idf(term)
 
     def _figures(self, row: int) -> tuple[tuple[str, tuple[Figure, ...]], ...]:
         """Each sentence of passage ``row`` with its figures (extracted once, on first use)."""
         return tuple((s, tuple(extract_figures(s))) for s in sentences(self.corpus.passages[row].text))
 
-    def _score_all(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(BM25, cosine) of every passage for ``text``."""
-        vector = self.encoder.encode_queries([text])[0]
-        dense_rows, sims = self.corpus.dense.scores(vector)
-        dense = np.zeros(len(self.corpus.passages), np.float32)
-        dense[dense_rows] = sims
-        return self.bm25.scores(self.tokenizer.index_terms(text)), dense
+    def _embed(self, text: str) -> tuple[np.ndarray, tuple[str, ...]]:
+        return self.encoder.encode_queries([text])[0], tuple(self.tokenizer.index_terms(text))
 
     def rank(self, text: str, rows: np.ndarray, *, lexical: bool = True) -> list[Hit]:
         """``rows`` ranked for ``text``, best first, with fused scores in [0, 1]."""
         if len(rows) == 0:
             return []
-        lex, dense = self._query(text)
-        fused = fuse(lex[rows] if lexical else np.zeros(len(rows), np.float32), dense[rows])
+        vector, terms = self._query(text)
+        lex = self.corpus.lexical_scores(terms, rows) if lexical else np.zeros(len(rows), np.float32)
+        fused = fuse(lex, self.corpus.dense_scores(vector, rows))
         order = np.argsort(-fused, kind="stable")
         return [Hit(int(rows[i]), float(fused[i])) for i in order]
+
+    def filter_rows(self, doc_ids: Collection[str] | None = None, towns: Collection[str] | None = None,
+                    years: Collection[int] | None = None) -> np.ndarray | None:
+        """The rows the filters allow (None: no filter, every row)."""
+        if doc_ids is None and towns is None and years is None:
+            return None
+        chosen = [r.doc_id for r in self.corpus.reports.values()
+                  if (doc_ids is None or r.doc_id in doc_ids) and (towns is None or r.town in towns)
+                  and (years is None or r.year in years)]
+        return np.sort(self.corpus.rows(chosen))
+
+    def candidates(self, text: str, k: int = CANDIDATES, *, doc_ids: Collection[str] | None = None,
+                   towns: Collection[str] | None = None, years: Collection[int] | None = None,
+                   lexical: bool = True) -> list[Hit]:
+        """The best ``k`` passages for ``text`` within the filters: each retriever's top k (one call each),
+        fused over their union, best first."""
+        allowed = self.filter_rows(doc_ids, towns, years)
+        if allowed is not None and len(allowed) == 0:
+            return []
+        vector, terms = self._query(text)
+        found = self.corpus.dense_top(vector, k, allowed)
+        if lexical:
+            found = np.union1d(found, self.corpus.lexical_top(terms, k, allowed))
+        return self.rank(text, np.sort(found).astype(np.int64), lexical=lexical)[:k]
