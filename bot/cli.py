@@ -105,10 +105,15 @@ def cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    from retrieval.bench import run_bench
-
     config = settings.engine_config(Path(args.index_dir) if args.index_dir else None)
-    figures = run_bench(config, rounds=args.rounds, questions=Path(args.questions) if args.questions else None)
+    if args.scale:
+        from retrieval.scale import run_scale
+
+        figures = run_scale(config, args.scale, stores=tuple(args.stores.split(",")))
+    else:
+        from retrieval.bench import run_bench
+
+        figures = run_bench(config, rounds=args.rounds, questions=Path(args.questions) if args.questions else None)
     if args.json:
         print(json.dumps(figures, ensure_ascii=False, indent=1))
     else:
@@ -161,6 +166,9 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--questions", metavar="FILE", default=str(GOLD_QUESTIONS),
                        help="计时用的问题（questions.jsonl 格式，默认 ../shared/eval/questions.jsonl；"
                             "文件不存在时用内置的 5 个问题）")
+    bench.add_argument("--scale", type=int, metavar="N", help="用 N 段合成语料（由内置报告改名生成，缓存）测检索规模")
+    bench.add_argument("--stores", default="embedded", metavar="S",
+                       help="--scale 时测哪些存储，逗号分隔：embedded,milvus（默认 embedded）")
     command("serve", "运行 Telegram 机器人（需要 TELEGRAM_BOT_TOKEN）")
     return top
 
