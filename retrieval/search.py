@@ -53,6 +53,9 @@ class Searcher:
         self.tokenizer = tokenizer
         self.bm25 = Vocabulary(corpus)
         self.reports = sorted(corpus.reports.values(), key=lambda r: (r.town, r.year))
+        self._by_town: dict[str, list[Report]] = {}
+        for report in self.reports:
+            self._by_town.setdefault(report.town, []).append(report)
         # One question is ranked within several reports: embed and tokenise its text once.
         self._query = functools.lru_cache(maxsize=32)(self._embed)
         self.figures = functools.lru_cache(maxsize=_CACHED_FIGURES)(self._figures)
@@ -86,9 +89,9 @@ class Searcher:
         """The rows the filters allow (None: no filter, every row)."""
         if doc_ids is None and towns is None and years is None:
             return None
-        chosen = [r.doc_id for r in self.corpus.reports.values()
-                  if (doc_ids is None or r.doc_id in doc_ids) and (towns is None or r.town in towns)
-                  and (years is None or r.year in years)]
+        pool = self.reports if towns is None else [r for t in towns for r in self._by_town.get(t, ())]
+        chosen = [r.doc_id for r in pool
+                  if (doc_ids is None or r.doc_id in doc_ids) and (years is None or r.year in years)]
         return np.sort(self.corpus.rows(chosen))
 
     def candidates(self, text: str, k: int = CANDIDATES, *, doc_ids: Collection[str] | None = None,
