@@ -97,9 +97,10 @@ def ann_top(index: faiss.Index, vectors: np.ndarray, query: np.ndarray, k: int, 
             allowed: np.ndarray | None) -> np.ndarray:
     """Rows nearest ``query`` among the indexed rows that are alive (and ``allowed``), re-ranked exactly."""
     mask = alive[:index.ntotal] if allowed is None else alive[:index.ntotal] & allowed[:index.ntotal]
-    bitmap = np.packbits(mask, bitorder="little")
-    params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap)),
-                                       nprobe=NPROBE)
+    params = faiss.SearchParametersIVF(nprobe=NPROBE)
+    if not mask.all():  # removed reports (or a filter): only the rows left may be returned
+        bitmap = np.packbits(mask, bitorder="little")
+        params.sel = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap))
     _, ids = index.search(query.reshape(1, -1).astype(np.float32), k * RERANK, params=params)
     found = ids[0][ids[0] >= 0]
     return exact_top(vectors, query, k, np.sort(found))

@@ -106,16 +106,23 @@ class Engine:
 
     def add_reports(self, parsed: Sequence[Parsed], *, progress: bool = False) -> list[AddResult]:
         with self.store.lock():
-            change = add_reports(self.store.snapshot(), parsed, encoder=self.encoder,
+            change = add_reports(self._latest(), parsed, encoder=self.encoder,
                                  tokenizer=self._searcher.tokenizer, progress=progress)
             self._commit(change.add, change.drop)
         return change.results
 
     def remove_report(self, town: str, year: int) -> Report:
         with self.store.lock():
-            gone = remove_report(self.store.snapshot() or self._searcher.corpus, town, year)
+            gone = remove_report(self._latest(), town, year)
             self._commit([], [gone.doc_id])
         return gone
+
+    def _latest(self) -> Snapshot:
+        """The committed state (under the lock): the installed snapshot unless another process wrote since."""
+        current = self._searcher.corpus
+        if self.store.version() == current.version:
+            return current
+        return self.store.snapshot() or current
 
     def _commit(self, add: Sequence[NewReport], drop: Sequence[str]) -> None:
         self.store.write(model=self.encoder.name, dim=self.encoder.dim, add=add, drop=drop)

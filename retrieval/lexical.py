@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 K1, B = 1.5, 0.75
-_CACHE_TERMS = 512
+COMMON = 3  # a term in more than 1/COMMON of the rows does not choose candidates (``top``)
+_CACHE_BYTES = 64 * 2**20  # postings of recent query terms kept ready (a common term at 1M rows is ~5 MB)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,8 @@ class BM25:
         self._norm = k1 * (1 - b + b * lengths / max(avg, 1e-9))
         self._k1 = k1
         self._cache: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cached_bytes = 0
+        self._all_alive = self.size == self.rows
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(live rows ascending, BM25 weight of the term in each)."""
@@ -131,24 +134,32 @@ class BM25:
             self._cache.move_to_end(term)
             return hit
         parts = [found for seg in self._segments if (found := seg.get(term)) is not None]
-        rows = np.concatenate([p[0] for p in parts]).astype(np.int64) if parts else np.empty(0, np.int64)
+        rows = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int32)
         tf = np.concatenate([p[1] for p in parts]).astype(np.float32) if parts else np.empty(0, np.float32)
         keep = self._alive[rows]
         rows, tf = rows[keep], tf[keep]
         idf = np.log(1 + (self.size - len(rows) + 0.5) / (len(rows) + 0.5))
         hit = rows, (idf * tf * (self._k1 + 1) / (tf + self._norm[rows])).astype(np.float32)
         self._cache[term] = hit
-        if len(self._cache) > _CACHE_TERMS:
-            self._cache.popitem(last=False)
+        self._cached_bytes += rows.nbytes + hit[1].nbytes
+        while self._cached_bytes > _CACHE_BYTES and len(self._cache) > 1:
+            _, (old_rows, old_weights) = self._cache.popitem(last=False)
+            self._cached_bytes -= old_rows.nbytes + old_weights.nbytes
         return hit
+
+    def df(self, term: str) -> int:
+        """Live rows holding ``term`` (without reading its postings when no row is removed)."""
+        if term in self._cache or not self._all_alive:
+            return len(self.postings(term)[0])
+        return sum(len(found[0]) for seg in self._segments if (found := seg.get(term)) is not None)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency; an unseen term gets the highest."""
-        df = len(self.postings(term)[0])
+        df = self.df(term)
         return float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
 
     def __contains__(self, term: str) -> bool:
-        return len(self.postings(term)[0]) > 0
+        return self.df(term) > 0
 
     def scores(self, terms: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
         """BM25 score of every row (or of ``rows``, in their order) for ``terms``."""
@@ -162,19 +173,45 @@ class BM25:
         wanted = rows[order]
         out = np.zeros(len(rows), np.float32)
         for term in terms:
-            ids, weights = self.postings(term)
-            if len(ids) == 0:
-                continue
-            pos = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
-            match = ids[pos] == wanted
-            out[match] += weights[pos[match]]
+            ids, weights = self._matches(term, wanted)
+            out[ids] += weights
         result = np.empty_like(out)
         result[order] = out
         return result
 
+    def _matches(self, term: str, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in ``wanted`` (ascending rows) holding ``term``, their weights), reading only the
+        matching postings (binary search in each segment) unless the term's postings are at hand."""
+        if term in self._cache or not self._all_alive:
+            ids, weights = self.postings(term)
+            pos = np.minimum(np.searchsorted(ids, wanted), max(len(ids) - 1, 0))
+            match = np.flatnonzero(ids[pos] == wanted) if len(ids) else np.empty(0, np.int64)
+            return match, weights[pos[match]]
+        found_pos, found_tf, df = [], [], 0
+        for seg in self._segments:
+            hit = seg.get(term)
+            if hit is None or len(hit[0]) == 0:
+                continue
+            ids, tf = hit
+            df += len(ids)
+            pos = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+            match = np.flatnonzero(ids[pos] == wanted)
+            found_pos.append(match)
+            found_tf.append(tf[pos[match]])
+        if not found_pos:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        where, tf = np.concatenate(found_pos), np.concatenate(found_tf).astype(np.float32)
+        idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5))
+        return where, (idf * tf * (self._k1 + 1) / (tf + self._norm[wanted[where]])).astype(np.float32)
+
     def top(self, terms: Sequence[str], k: int, rows: np.ndarray | None = None) -> np.ndarray:
-        """Rows of the ``k`` best positive scores (within ``rows`` when given), best first."""
-        scores = self.scores(terms, rows)
+        """Rows of the ``k`` best positive scores (within ``rows`` when given), best first.
+
+        Terms in more than a third of the rows are left out of the choice when rarer ones are asked
+        (they add little to any score but cost most of the time); the chosen rows are then scored in full.
+        """
+        rare = [t for t in terms if self.df(t) * COMMON <= self.size]
+        scores = self.scores(rare or terms, rows)
         base = np.arange(self.rows) if rows is None else rows
         positive = np.flatnonzero(scores > 0)
         if len(positive) > k:

@@ -106,4 +106,8 @@ class Searcher:
         found = self.corpus.dense_top(vector, k, allowed)
         if lexical:
             found = np.union1d(found, self.corpus.lexical_top(terms, k, allowed))
-        return self.rank(text, np.sort(found).astype(np.int64), lexical=lexical)[:k]
+        hits = self.rank(text, np.sort(found).astype(np.int64), lexical=lexical)[:k]
+        prefetch = getattr(self.corpus.passages, "prefetch", None)
+        if prefetch is not None:  # the caller reads every candidate: one query instead of k
+            prefetch(h.row for h in hits)
+        return hits

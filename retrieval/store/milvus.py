@@ -90,10 +90,10 @@ class MilvusStore:
             meta = {"format": FORMAT, "model": model, "dim": str(dim), "generation": meta.get("generation", "0"),
                     "next_row": "0"}
         doc_ids = [*drop, *(r.report.doc_id for r in add)]
-        gone = self.client.query(PREFIX + "reports", filter=f"doc_id in {json.dumps(doc_ids)}",
+        gone = self.client.query(PREFIX + "reports", filter=f"doc_id in {json.dumps(doc_ids, ensure_ascii=False)}",
                                  output_fields=["first_row", "count"], limit=len(doc_ids)) if doc_ids else []
         if doc_ids:
-            self.client.delete(PREFIX + "reports", filter=f"doc_id in {json.dumps(doc_ids)}")
+            self.client.delete(PREFIX + "reports", filter=f"doc_id in {json.dumps(doc_ids, ensure_ascii=False)}")
         row = int(meta["next_row"])
         for item in add:
             _insert(self.client, item, row)
@@ -226,9 +226,14 @@ class MilvusSnapshot:
         return dense.exact_scores(block, vector, np.arange(len(rows)))
 
     def _filter(self, rows: np.ndarray | None) -> str:
-        docs = list(self.ranges) if rows is None else sorted({d for d, (f, c) in self.ranges.items()
-                                                              if np.any((rows >= f) & (rows < f + c))})
-        return f"doc_id in {json.dumps(docs, ensure_ascii=False)}"
+        """The reports of ``rows`` as a Milvus filter (none: every row; rows of no live report are dropped
+        after the search)."""
+        if rows is None:
+            return ""
+        order = sorted(self.ranges.items(), key=lambda item: item[1][0])
+        firsts = np.array([first for _, (first, _) in order])
+        picked = {order[i][0] for i in np.unique(np.searchsorted(firsts, rows, side="right") - 1) if i >= 0}
+        return f"doc_id in {json.dumps(sorted(picked), ensure_ascii=False)}"
 
     def _search(self, data: list[Any], field: str, metric: str, k: int, rows: np.ndarray | None) -> np.ndarray:
         if rows is not None and len(rows) == 0:
@@ -237,6 +242,7 @@ class MilvusSnapshot:
                                   filter=self._filter(rows), search_params={"metric_type": metric},
                                   output_fields=["row"])[0]
         found = np.array([int(h["entity"]["row"]) for h in hits], np.int64)
+        found = found[(found < len(self.alive)) & self.alive[np.minimum(found, len(self.alive) - 1)]]
         return found if rows is None else found[np.isin(found, rows)]
 
     def lexical_top(self, terms: Sequence[str], k: int, rows: np.ndarray | None) -> np.ndarray:
@@ -252,7 +258,7 @@ class MilvusSnapshot:
         from pymilvus import AnnSearchRequest, WeightedRanker
 
         where = " and ".join(filter(None, [f"town in {json.dumps(list(towns), ensure_ascii=False)}" if towns else "",
-                                           f"year in {list(years)}" if years else "", self._filter(None)]))
+                                           f"year in {list(years)}" if years else ""]))
         requests = [AnnSearchRequest([text], "sparse", {"metric_type": "BM25"}, k, expr=where),
                     AnnSearchRequest([vector.tolist()], "vector", {"metric_type": "IP"}, k, expr=where)]
         hits = self.client.hybrid_search(PREFIX + "passages", requests, WeightedRanker(0.4, 0.6), limit=k,
@@ -265,7 +271,7 @@ class MilvusSnapshot:
 
     def figure_rows(self, doc_id: str) -> list[FigureRow]:
         first, _ = self.ranges[doc_id]
-        found = _iterate(self.client, "figures", f"doc_id == {json.dumps(doc_id)}", ["row_json"])
+        found = _iterate(self.client, "figures", f"doc_id == {json.dumps(doc_id, ensure_ascii=False)}", ["row_json"])
         return sorted((FigureRow(**json.loads(r["row_json"])) for r in found), key=lambda f: (f.offset, f.sentence))
 
 

@@ -54,9 +54,11 @@ def commit_meta(con: sqlite3.Connection, meta: dict[str, str]) -> None:
 
 def stored_reports(con: sqlite3.Connection) -> Iterator[tuple[Report, Origin, int, int]]:
     """Every live report with its origin, first row and number of passages."""
-    for first, count, report, path, sha in con.execute(
-            "SELECT first_row, count, report, origin_path, origin_sha FROM reports ORDER BY first_row"):
-        yield Report(**json.loads(report)), Origin(path, sha), first, count
+    order = "FROM reports ORDER BY first_row"
+    (everything,) = con.execute(f"SELECT json_group_array(json(report)) FROM (SELECT report {order})").fetchone()
+    rest = con.execute(f"SELECT first_row, count, origin_path, origin_sha {order}").fetchall()
+    for fields, (first, count, path, sha) in zip(json.loads(everything), rest, strict=True):
+        yield Report(**fields), Origin(path, sha), first, count
 
 
 def passage_at(con: sqlite3.Connection, row: int) -> Passage:

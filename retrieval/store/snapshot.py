@@ -5,6 +5,7 @@ writes; vectors, lengths, postings and the IVF index are memory-mapped; passage 
 on first use (and kept in a bounded cache).
 """
 
+import json
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -31,6 +32,21 @@ class PassageTable:
         self._con = con
         self._lock = threading.Lock()
         self._cache: OrderedDict[int, Passage] = OrderedDict()
+
+    def prefetch(self, rows: Iterable[int]) -> None:
+        """Read the passages of ``rows`` not yet cached in one query (the candidates of a question)."""
+        with self._lock:
+            missing = sorted({int(r) for r in rows} - self._cache.keys())
+        if not missing:
+            return
+        marks = ",".join("?" * len(missing))
+        found = self._con.execute(f"SELECT row, doc_id, section, text FROM passages WHERE row IN ({marks})",  # noqa: S608
+                                  missing).fetchall()
+        with self._lock:
+            for row, doc_id, section, text in found:
+                self._cache[row] = Passage(doc_id, tuple(json.loads(section)), text)
+            while len(self._cache) > _CACHED_PASSAGES:
+                self._cache.popitem(last=False)
 
     def __getitem__(self, row: int) -> Passage:
         row = int(row)
