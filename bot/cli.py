@@ -21,7 +21,7 @@ DECISION = Path(__file__).resolve().parent.parent / "retrieval" / "data" / "deci
 def _engine(settings: Settings, args: argparse.Namespace) -> Engine:
     config = settings.engine_config(Path(args.index_dir) if args.index_dir else None)
     rebuild = _files(args.paths) if args.command == "index" and args.paths else []
-    if rebuild or current_version(config.index_dir) is None:
+    if rebuild or current_version(config.index_dir, config.store) is None:
         what = f"{len(rebuild)} 份报告" if rebuild else "内置的 5 份报告"
         print(f"正在用{what}建立索引（{config.index_dir}），首次约需 1 分钟……", file=sys.stderr)
     return Engine.open(config, progress=sys.stderr.isatty(), rebuild_from=rebuild)
@@ -109,7 +109,8 @@ def cmd_ledger(engine: Engine, args: argparse.Namespace) -> int:
     from retrieval.ledger import to_csv
 
     searcher = engine.searcher
-    table = to_csv(searcher.ledger, searcher.corpus.passages, searcher.corpus.reports, town=args.town, year=args.year)
+    table = to_csv(searcher.ledger, searcher.corpus.passages, searcher.corpus.reports, town=args.town,
+                   year=args.year)
     if args.csv:
         Path(args.csv).write_text(table, encoding="utf-8")
         print(f"已写入 {args.csv}：{table.count(chr(10)) - 1} 个数字")
@@ -133,10 +134,15 @@ def cmd_train(engine: Engine, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    from retrieval.bench import run_bench
-
     config = settings.engine_config(Path(args.index_dir) if args.index_dir else None)
-    figures = run_bench(config, rounds=args.rounds, questions=Path(args.questions) if args.questions else None)
+    if args.scale:
+        from retrieval.scale import run_scale
+
+        figures = run_scale(config, args.scale, stores=tuple(args.stores.split(",")))
+    else:
+        from retrieval.bench import run_bench
+
+        figures = run_bench(config, rounds=args.rounds, questions=Path(args.questions) if args.questions else None)
     if args.json:
         print(json.dumps(figures, ensure_ascii=False, indent=1))
     else:
@@ -191,6 +197,9 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--questions", metavar="FILE", default=str(GOLD_QUESTIONS),
                        help="计时用的问题（questions.jsonl 格式，默认 ../shared/eval/questions.jsonl；"
                             "文件不存在时用内置的 5 个问题）")
+    bench.add_argument("--scale", type=int, metavar="N", help="用 N 段合成语料（由内置报告改名生成，缓存）测检索规模")
+    bench.add_argument("--stores", default="embedded", metavar="S",
+                       help="--scale 时测哪些存储，逗号分隔：embedded,milvus（默认 embedded）")
     ledger = command("ledger", "数字台账：每份报告的每个数字（单位、年份、章节、数字、计数对象、原句）")
     ledger.add_argument("--town", metavar="单位", help="只列这个单位")
     ledger.add_argument("--year", type=int, metavar="年份", help="只列这一年")

@@ -25,6 +25,7 @@ class Settings:
     query_prompt: str | None = None  # FAZHI_QUERY_PROMPT, default the model's own "query" prompt
     passage_prompt: str | None = None  # FAZHI_PASSAGE_PROMPT
     threads: int = 1  # FAZHI_THREADS: torch threads for query embedding
+    store: str = ""  # FAZHI_STORE: empty = embedded in index_dir; milvus://host:19530 or a Milvus Lite .db file
     telegram_token: str = ""  # TELEGRAM_BOT_TOKEN
     telegram_api_url: str = TELEGRAM_API_URL  # FAZHI_TELEGRAM_API_URL
     telegram_file_url: str = TELEGRAM_FILE_URL  # FAZHI_TELEGRAM_FILE_URL
@@ -42,6 +43,7 @@ class Settings:
             query_prompt=env.get("FAZHI_QUERY_PROMPT"),
             passage_prompt=env.get("FAZHI_PASSAGE_PROMPT"),
             threads=int(env.get("FAZHI_THREADS") or 1),
+            store=env.get("FAZHI_STORE", "").strip(),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
             telegram_api_url=env.get("FAZHI_TELEGRAM_API_URL") or TELEGRAM_API_URL,
             telegram_file_url=env.get("FAZHI_TELEGRAM_FILE_URL") or TELEGRAM_FILE_URL,
@@ -57,4 +59,5 @@ class Settings:
             query_prompt=self.query_prompt,
             passage_prompt=self.passage_prompt,
             threads=self.threads,
+            store=self.store,
         )

@@ -86,7 +86,9 @@ def candidate_features(query: Query, searcher: Searcher, hits: list[Hit]) -> tup
     row_similarity = dict(zip(near, similarity.tolist(), strict=True))
     top = {h.row for h in hits[:PASSAGES]}
     chosen = sorted({i for i in near if ledger.entries[i].row in top} | {near[i] for i in order[:ROWS]})
-    dense = searcher.passage_similarity(query.text)
+    candidate_rows = np.array(sorted({ledger.entries[i].row for i in chosen}), dtype=np.int64)
+    dense = dict(zip(candidate_rows.tolist(), searcher.passage_similarity(query.text, candidate_rows).tolist(),
+                     strict=True))
     ctx = Context(query, term_weight(searcher))
     entries, matrix = [], []
     for i in chosen:
@@ -98,7 +100,7 @@ def candidate_features(query: Query, searcher: Searcher, hits: list[Hit]) -> tup
         matrix.append(features(ctx, entry, passage_text=passage.clean, section=" ".join(passage.section),
                                report_year=searcher.corpus.reports[passage.doc_id].year,
                                row_similarity=row_similarity[i], row_rank=row_rank[i],
-                               passage_similarity=float(dense[entry.row]), passage_score=score,
+                               passage_similarity=dense[entry.row], passage_score=score,
                                passage_rank=rank))
         entries.append(entry)
     return entries, (np.stack(matrix) if matrix else np.zeros((0, len(FEATURES)), np.float32))

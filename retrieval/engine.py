@@ -1,8 +1,8 @@
 """The answer core: one object that owns the model and the index and answers questions.
 
-``Engine.open`` loads (or builds, from the bundled seeds) the index once; ``ask`` is thread-safe and
-never writes; ``add_report``/``remove_report`` write a new index version under the lock and swap it in,
-so readers keep answering from the old snapshot until the new one is complete.
+``Engine.open`` opens the store (building it from the bundled seeds when empty) once; ``ask`` is
+thread-safe and never writes; ``add_report``/``remove_report`` commit a change under the lock and swap in
+a new snapshot, so readers keep answering from the old one until the commit is complete.
 """
 
 import logging
@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from embeddings import DEFAULT_MODEL, Encoder, load_encoder
-from retrieval import compose, store
+from retrieval import compose
 from retrieval.answer import Answer
 from retrieval.decision import Decision
 from retrieval.documents import Report, read_override
@@ -23,6 +23,7 @@ from retrieval.indexing import AddResult, Parsed, add_reports, changed_files, pa
 from retrieval.query import Query, understand
 from retrieval.render import render
 from retrieval.search import Searcher
+from retrieval.store import NewReport, Snapshot, Store, legacy, open_store
 from retrieval.tokenize import Tokenizer
 from seeds import seed_paths
 
@@ -40,49 +41,51 @@ class EngineConfig:
     query_prompt: str | None = None
     passage_prompt: str | None = None
     threads: int | None = 1
+    store: str = ""  # empty: the embedded store in index_dir; else a Milvus URI or Milvus Lite file
 
 
 class Engine:
     """Questions in, cited answers out."""
 
-    def __init__(self, config: EngineConfig, encoder: Encoder, searcher: Searcher) -> None:
+    def __init__(self, config: EngineConfig, encoder: Encoder, store: Store, searcher: Searcher) -> None:
         self.config = config
         self.encoder = encoder
+        self.store = store
         self._searcher = searcher
         self._swap = threading.Lock()
 
     @classmethod
     def open(cls, config: EngineConfig, *, encoder: Encoder | None = None, progress: bool = False,
              rebuild_from: Sequence[Path] = ()) -> "Engine":
-        """Load the index, building or refreshing it first when it is missing or stale;
-        ``rebuild_from`` replaces the whole index with these report files."""
+        """Open the store, building or refreshing it first when it is missing or stale (an index of the
+        older folder format is migrated); ``rebuild_from`` replaces everything with these report files."""
         encoder = encoder or load_encoder(config.model, cache_dir=config.cache_dir, threads=config.threads,
                                           query_prompt=config.query_prompt, passage_prompt=config.passage_prompt)
         tokenizer = Tokenizer()
-        corpus = store.load(config.index_dir)
-        if corpus is None or _stale(corpus, encoder) or changed_files(corpus) or rebuild_from:
-            with store.lock(config.index_dir):
-                current = None if rebuild_from else store.load(config.index_dir)
-                corpus = _refresh(config, current, encoder, tokenizer, progress, rebuild_from or seed_paths())
-        tokenizer.add_words(r.town for r in corpus.reports.values())
-        return cls(config, encoder, _searcher(config, corpus, encoder, tokenizer, Decision.load()))
+        store = open_store(config.index_dir, config.store)
+        snapshot = store.snapshot()
+        if snapshot is None or _stale(snapshot, encoder) or changed_files(snapshot) or rebuild_from:
+            with store.lock():
+                snapshot = _refresh(config, store, encoder, tokenizer, progress, rebuild_from)
+        tokenizer.add_words(r.town for r in snapshot.reports.values())
+        return cls(config, encoder, store, _searcher(config, snapshot, encoder, tokenizer, Decision.load()))
 
     @property
     def searcher(self) -> Searcher:
-        """The current snapshot; picks up a version another process wrote."""
-        version = store.current_version(self.config.index_dir)
+        """The current snapshot; picks up a commit another process made."""
+        version = self.store.version()
         if version and version != self._searcher.corpus.version:
             with self._swap:
                 if version != self._searcher.corpus.version:
-                    corpus = store.load(self.config.index_dir)
-                    if corpus is not None and not _stale(corpus, self.encoder):
-                        self._install(corpus)
+                    snapshot = self.store.snapshot()
+                    if snapshot is not None and not _stale(snapshot, self.encoder):
+                        self._install(snapshot)
         return self._searcher
 
-    def _install(self, corpus: store.Corpus) -> None:
+    def _install(self, snapshot: Snapshot) -> None:
         tokenizer = self._searcher.tokenizer
-        tokenizer.add_words(r.town for r in corpus.reports.values())
-        self._searcher = _searcher(self.config, corpus, self.encoder, tokenizer, self._searcher.decision)
+        tokenizer.add_words(r.town for r in snapshot.reports.values())
+        self._searcher = _searcher(self.config, snapshot, self.encoder, tokenizer, self._searcher.decision)
 
     def reports(self) -> list[Report]:
         return self.searcher.reports
@@ -107,63 +110,82 @@ class Engine:
         return self.add_reports([parsed], progress=progress)[0]
 
     def add_reports(self, parsed: Sequence[Parsed], *, progress: bool = False) -> list[AddResult]:
-        with store.lock(self.config.index_dir):
-            current = store.load(self.config.index_dir)
-            corpus, results = add_reports(current, parsed, model=self.encoder.name, encoder=self.encoder,
-                                          tokenizer=self._searcher.tokenizer, progress=progress)
-            self._commit(corpus)
-        return results
+        with self.store.lock():
+            change = add_reports(self._latest(), parsed, encoder=self.encoder,
+                                 tokenizer=self._searcher.tokenizer, progress=progress)
+            self._commit(change.add, change.drop)
+        return change.results
 
     def remove_report(self, town: str, year: int) -> Report:
-        with store.lock(self.config.index_dir):
-            current = store.load(self.config.index_dir) or self._searcher.corpus
-            corpus, gone = remove_report(current, town, year)
-            self._commit(corpus)
+        with self.store.lock():
+            gone = remove_report(self._latest(), town, year)
+            self._commit([], [gone.doc_id])
         return gone
 
-    def _commit(self, corpus: store.Corpus) -> None:
-        version = store.save(self.config.index_dir, corpus)
+    def _latest(self) -> Snapshot:
+        """The committed state (under the lock): the installed snapshot unless another process wrote since."""
+        current = self._searcher.corpus
+        if self.store.version() == current.version:
+            return current
+        return self.store.snapshot() or current
+
+    def _commit(self, add: Sequence[NewReport], drop: Sequence[str]) -> None:
+        self.store.write(model=self.encoder.name, dim=self.encoder.dim, add=add, drop=drop)
+        snapshot = self.store.snapshot()
+        assert snapshot is not None
         with self._swap:
-            self._install(replace(corpus, version=version))
+            self._install(snapshot)
 
 
-def _searcher(config: EngineConfig, corpus: store.Corpus, encoder: Encoder, tokenizer: Tokenizer,
+def _searcher(config: EngineConfig, snapshot: Snapshot, encoder: Encoder, tokenizer: Tokenizer,
               decision: Decision) -> Searcher:
-    ledger = Ledger.build(corpus.passages, corpus.reports, encoder, tokenizer.tagged, config.index_dir / "ledger")
-    return Searcher(corpus, encoder, tokenizer, ledger, decision)
+    ledger = Ledger.build(snapshot, encoder, tokenizer.tagged, config.index_dir / "ledger")
+    return Searcher(snapshot, encoder, tokenizer, ledger, decision)
 
 
-def _stale(corpus: store.Corpus, encoder: Encoder) -> bool:
-    return corpus.model != encoder.name or corpus.dense.dim != encoder.dim
+def _stale(snapshot: Snapshot, encoder: Encoder) -> bool:
+    return snapshot.model != encoder.name or snapshot.dim != encoder.dim
 
 
-def _refresh(config: EngineConfig, corpus: store.Corpus | None, encoder: Encoder, tokenizer: Tokenizer,
-             progress: bool, files: Sequence[Path]) -> store.Corpus:
-    """Build from ``files`` when there is no index; re-embed for a new model; re-read changed report files."""
-    if corpus is None:
-        log.info("building the index in %s from %d files", config.index_dir, len(files))
-        corpus, _ = add_reports(None, [parse_file(p) for p in files], model=encoder.name,
-                                encoder=encoder, tokenizer=tokenizer, progress=progress)
-        return _save(config, corpus)
-    dirty = _stale(corpus, encoder)
-    if dirty:
-        log.info("model changed (%s → %s): re-embedding", corpus.model, encoder.name)
-        corpus = reembed(corpus, model=encoder.name, encoder=encoder, progress=progress)
+def _refresh(config: EngineConfig, store: Store, encoder: Encoder, tokenizer: Tokenizer, progress: bool,
+             rebuild_from: Sequence[Path]) -> Snapshot:
+    """Under the lock: build from ``rebuild_from`` (or migrate an older index, or build from the seeds) when
+    there is nothing; re-embed for a new model; re-read changed report files."""
+    snapshot = None if rebuild_from else store.snapshot()
+    if snapshot is None:
+        dropped = list(current.reports) if (current := store.snapshot()) else []
+        migrated = None if rebuild_from else legacy.read(config.index_dir, encoder)
+        if migrated is None:
+            files = rebuild_from or seed_paths()
+            log.info("building the index in %s from %d files", config.index_dir, len(files))
+            migrated = add_reports(None, [parse_file(p) for p in files], encoder=encoder, tokenizer=tokenizer,
+                                   progress=progress).add
+        store.write(model=encoder.name, dim=encoder.dim, add=migrated, drop=dropped)
+        legacy.remove(config.index_dir)
+        return _snapshot(store)
+    if _stale(snapshot, encoder):
+        log.info("model changed (%s → %s): re-embedding", snapshot.model, encoder.name)
+        store.write(model=encoder.name, dim=encoder.dim, add=reembed(snapshot, encoder=encoder, progress=progress))
+        snapshot = _snapshot(store)
     reread: dict[str, Parsed] = {}
-    for doc_id, path in changed_files(corpus).items():
+    for doc_id, path in changed_files(snapshot).items():
         try:
             reread[doc_id] = parse_file(path)
         except ReportError as error:  # keep what was indexed rather than lose the report
             log.warning("%s changed but cannot be read (%r); keeping the indexed version", path, error)
     if reread:
         log.info("re-reading changed report files: %s", ", ".join(r.report.source for r in reread.values()))
-        corpus, _ = add_reports(corpus, list(reread.values()), model=encoder.name, encoder=encoder,
-                                tokenizer=tokenizer, progress=progress, drop=list(reread))
-    return _save(config, corpus) if dirty or reread else corpus
+        change = add_reports(snapshot, list(reread.values()), encoder=encoder, tokenizer=tokenizer,
+                             progress=progress, drop=list(reread))
+        store.write(model=encoder.name, dim=encoder.dim, add=change.add, drop=change.drop)
+        snapshot = _snapshot(store)
+    return snapshot
 
 
-def _save(config: EngineConfig, corpus: store.Corpus) -> store.Corpus:
-    return replace(corpus, version=store.save(config.index_dir, corpus))
+def _snapshot(store: Store) -> Snapshot:
+    snapshot = store.snapshot()
+    assert snapshot is not None, "a store just written has a snapshot"
+    return snapshot
 
 
 def select_reports(query: Query, searcher: Searcher) -> list[Report]:

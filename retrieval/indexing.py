@@ -1,20 +1,23 @@
-"""Building and changing a corpus: add reports (replacing a town's report of the same year), remove one,
-re-embed for another model. Only new passages are embedded; kept ones carry their vectors over."""
+"""Changing a store: reports read from files become rows to store (passages, BM25 terms, vectors, figure
+rows); a report of the same town and year is replaced; a new model re-embeds what is stored. Only the
+passages of new reports are embedded."""
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from embeddings import Encoder
-from retrieval.dense import DenseIndex
 from retrieval.documents import Passage, Report, ensure_distinct, read_report
 from retrieval.errors import UnknownReportError
 from retrieval.figures import Figure, extract_figures
-from retrieval.store import Corpus, Origin
+from retrieval.search import sentences
+from retrieval.store import FigureRow, NewReport, Origin, Snapshot
 from retrieval.tokenize import Tokenizer
+
+Ledger = Callable[[Sequence[Passage]], list[FigureRow]]
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,15 @@ class AddResult:
     figures: list[Figure]
 
 
+@dataclass(frozen=True)
+class Change:
+    """One commit: reports to store and doc ids to remove."""
+
+    add: list[NewReport]
+    drop: list[str]
+    results: list[AddResult]
+
+
 def parse_file(path: Path, *, hint: str = "", keep_path: bool = True, unit: str | None = None,
                year: int | None = None) -> Parsed:
     """Read a report file; ``keep_path`` records the path so a changed file is noticed later;
@@ -52,72 +64,79 @@ def embedding_text(report: Report, passage: Passage) -> str:
     return f"{report.title} {section}\n{passage.clean}"
 
 
-def _terms(tokenizer: Tokenizer, report: Report, passage: Passage) -> list[str]:
+def passage_terms(tokenizer: Tokenizer, report: Report, passage: Passage) -> list[str]:
     return tokenizer.index_terms(f"{report.town} {' '.join(passage.section)} {passage.clean}")
 
 
-def changed_files(corpus: Corpus) -> dict[str, Path]:
+def figure_rows(passages: Sequence[Passage]) -> list[FigureRow]:
+    """The default figure rows of a report: every figure of every sentence (the ledger replaces this)."""
+    return [FigureRow(offset, index, "", figure.subject, figure.group, figure.value, figure.qualifier, figure.text)
+            for offset, passage in enumerate(passages)
+            for index, sentence in enumerate(sentences(passage.text))
+            for figure in extract_figures(sentence)]
+
+
+def changed_files(snapshot: Snapshot) -> dict[str, Path]:
     """Reports whose source file is still there but no longer holds what was indexed (doc id → path)."""
     changed = {}
-    for doc_id, origin in corpus.origins.items():
+    for doc_id, origin in snapshot.origins.items():
         path = Path(origin.path) if origin.path else None
         if path is not None and path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() != origin.sha256:
             changed[doc_id] = path
     return changed
 
 
-def add_reports(corpus: Corpus | None, parsed: Sequence[Parsed], *, model: str, encoder: Encoder,
-                tokenizer: Tokenizer, progress: bool = False,
-                drop: Sequence[str] = ()) -> tuple[Corpus, list[AddResult]]:
-    """A new corpus with ``parsed`` added (and the reports ``drop`` removed); a report of the same town
-    and year is replaced; two of ``parsed`` of the same town and year are refused."""
+def add_reports(snapshot: Snapshot | None, parsed: Sequence[Parsed], *, encoder: Encoder, tokenizer: Tokenizer,
+                progress: bool = False, drop: Sequence[str] = (), ledger: Ledger = figure_rows) -> Change:
+    """The change that adds ``parsed`` (and removes the reports ``drop``); a stored report of the same
+    town and year is replaced; two of ``parsed`` of the same town and year are refused."""
     ensure_distinct([item.report for item in parsed])
-    reports = {k: v for k, v in corpus.reports.items() if k not in drop} if corpus else {}
-    origins = {k: v for k, v in corpus.origins.items() if k not in drop} if corpus else {}
+    held = {(r.town, r.year): r for r in (snapshot.reports.values() if snapshot else ()) if r.doc_id not in drop}
+    kept: dict[tuple[str, int], Parsed] = {}
     results: list[AddResult] = []
+    removed = list(drop)
     for item in parsed:
-        old = next((r for r in reports.values() if (r.town, r.year) == (item.report.town, item.report.year)), None)
-        if old is not None:
-            del reports[old.doc_id], origins[old.doc_id]
-        reports[item.report.doc_id] = item.report
-        origins[item.report.doc_id] = item.origin
+        key = (item.report.town, item.report.year)
+        old = kept.pop(key).report if key in kept else held.pop(key, None)
+        if old is not None and old.doc_id not in removed:
+            removed.append(old.doc_id)
+        kept[key] = item
         sample = [f for p in item.passages for f in extract_figures(p.text)][:5]
         results.append(AddResult(item.report, old, sample))
         tokenizer.add_words([item.report.town])
-
-    keep = [i for i, p in enumerate(corpus.passages) if p.doc_id in reports] if corpus else []
-    new = [(item.report, p) for item in parsed if item.report.doc_id in reports for p in item.passages]
-    new_vectors = encoder.encode_passages([embedding_text(r, p) for r, p in new], progress=progress)
-    old_vectors = corpus.dense.vectors()[keep] if corpus else np.zeros((0, new_vectors.shape[1]), np.float32)
-    rebuilt = Corpus(
-        model=model,
-        reports=reports,
-        origins=origins,
-        passages=[corpus.passages[i] for i in keep] + [p for _, p in new] if corpus else [p for _, p in new],
-        terms=([corpus.terms[i] for i in keep] if corpus else []) + [_terms(tokenizer, r, p) for r, p in new],
-        dense=DenseIndex.build(np.vstack([old_vectors, new_vectors])),
-    )
-    return rebuilt, results
+    items = list(kept.values())
+    texts = [embedding_text(i.report, p) for i in items for p in i.passages]
+    vectors = encoder.encode_passages(texts, progress=progress) if texts else np.zeros((0, encoder.dim), np.float32)
+    add, start = [], 0
+    for item in items:
+        end = start + len(item.passages)
+        terms = [passage_terms(tokenizer, item.report, p) for p in item.passages]
+        add.append(NewReport(item.report, item.origin, item.passages, terms, vectors[start:end],
+                             ledger(item.passages)))
+        start = end
+    return Change(add, [d for d in removed if snapshot and d in snapshot.reports], results)
 
 
-def remove_report(corpus: Corpus, town: str, year: int) -> tuple[Corpus, Report]:
-    """A new corpus without the report of ``town`` and ``year``."""
-    gone = next((r for r in corpus.reports.values() if (r.town, r.year) == (town, year)), None)
+def remove_report(snapshot: Snapshot, town: str, year: int) -> Report:
+    """The stored report of ``town`` and ``year``."""
+    gone = next((r for r in snapshot.reports.values() if (r.town, r.year) == (town, year)), None)
     if gone is None:
         raise UnknownReportError(f"{town} {year}")
-    keep = [i for i, p in enumerate(corpus.passages) if p.doc_id != gone.doc_id]
-    vectors = corpus.dense.vectors()[keep]
-    return replace(
-        corpus,
-        reports={k: v for k, v in corpus.reports.items() if k != gone.doc_id},
-        origins={k: v for k, v in corpus.origins.items() if k != gone.doc_id},
-        passages=[corpus.passages[i] for i in keep],
-        terms=[corpus.terms[i] for i in keep],
-        dense=DenseIndex.build(vectors) if keep else DenseIndex.build(np.zeros((0, corpus.dense.dim), np.float32)),
-    ), gone
+    return gone
 
 
-def reembed(corpus: Corpus, *, model: str, encoder: Encoder, progress: bool = False) -> Corpus:
-    """The same corpus embedded with another model."""
-    texts = [embedding_text(corpus.reports[p.doc_id], p) for p in corpus.passages]
-    return replace(corpus, model=model, dense=DenseIndex.build(encoder.encode_passages(texts, progress=progress)))
+def reembed(snapshot: Snapshot, *, encoder: Encoder, progress: bool = False) -> list[NewReport]:
+    """Every stored report with its passages, terms and figure rows as stored, embedded with ``encoder``."""
+    stored = []
+    for report in snapshot.reports.values():
+        rows = snapshot.rows([report.doc_id])
+        stored.append((report, [snapshot.passages[int(r)] for r in rows], snapshot.stored_terms(rows)))
+    texts = [embedding_text(report, p) for report, passages, _ in stored for p in passages]
+    vectors = encoder.encode_passages(texts, progress=progress) if texts else np.zeros((0, encoder.dim), np.float32)
+    out, start = [], 0
+    for report, passages, terms in stored:
+        end = start + len(passages)
+        out.append(NewReport(report, snapshot.origins[report.doc_id], passages, terms, vectors[start:end],
+                             snapshot.figure_rows(report.doc_id)))
+        start = end
+    return out

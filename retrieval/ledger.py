@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import numpy as np
 from embeddings import Encoder
 from retrieval.documents import Passage, Report
 from retrieval.figures import CLAUSE_BREAKS, Figure, extract_figures
+from retrieval.store import Passages, Snapshot
 
 log = logging.getLogger(__name__)
 FORMAT = 1
@@ -136,19 +137,17 @@ class Ledger:
             self.by_row.setdefault(entry.row, []).append(i)
 
     @classmethod
-    def build(cls, passages: Sequence[Passage], reports: dict[str, Report], encoder: Encoder,
-              words: Callable[[str], list[tuple[str, str]]], cache: Path | None) -> "Ledger":
-        """Rows of every passage; vectors from ``cache`` where a report's rows are unchanged."""
-        per_doc: dict[str, list[Entry]] = {doc_id: [] for doc_id in reports}
-        for row, passage in enumerate(passages):
-            per_doc[passage.doc_id].extend(passage_entries(row, passage, words))
+    def build(cls, snapshot: Snapshot, encoder: Encoder, words: Callable[[str], list[tuple[str, str]]],
+              cache: Path | None) -> "Ledger":
+        """Rows of every passage of ``snapshot``; vectors from ``cache`` where a report's rows are unchanged."""
         entries: list[Entry] = []
         parts: list[np.ndarray] = []
-        for doc_id, rows in per_doc.items():
+        for doc_id in snapshot.reports:
+            rows = [e for row in snapshot.rows([doc_id]) for e in passage_entries(int(row), snapshot.passages[int(row)],
+                                                                                 words)]
             entries += rows
             parts.append(_vectors(doc_id, rows, encoder, cache))
-        dim = encoder.dim
-        return cls(entries, np.concatenate(parts) if parts else np.zeros((0, dim), np.float32))
+        return cls(entries, np.concatenate(parts) if parts else np.zeros((0, encoder.dim), np.float32))
 
     def scores(self, query_vector: np.ndarray, ids: Sequence[int]) -> np.ndarray:
         """Cosine of ``query_vector`` with the rows ``ids``."""
@@ -181,7 +180,7 @@ def _vectors(doc_id: str, rows: list[Entry], encoder: Encoder, cache: Path | Non
 CSV_FIELDS = ("单位", "年份", "章节", "数字", "数值", "量词", "限定词", "计数对象", "小句", "原句", "报告")
 
 
-def to_csv(ledger: Ledger, passages: Sequence[Passage], reports: dict[str, Report], *,
+def to_csv(ledger: Ledger, passages: Passages, reports: Mapping[str, Report], *,
            town: str | None = None, year: int | None = None) -> str:
     """The ledger as a CSV table (UTF-8 with BOM so spreadsheet programs read the Chinese)."""
     out = io.StringIO()

@@ -1,7 +1,11 @@
-"""Hybrid search over one corpus snapshot: BM25 and FAISS scores fused per passage."""
+"""Hybrid search over one store snapshot: BM25 and dense scores fused per passage.
+
+``candidates`` is the one call a question needs: the top k passages of each retriever within the filter
+(reports, towns, years), fused. ``rank`` scores given rows (the passages of one report) the same way.
+"""
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,10 +14,12 @@ from embeddings import Encoder
 from retrieval.decision import Decision
 from retrieval.documents import Report
 from retrieval.fusion import fuse
-from retrieval.ledger import Ledger
-from retrieval.lexical import BM25
-from retrieval.store import Corpus
+from retrieval.ledger import Ledger, sentences
+from retrieval.store import Snapshot
 from retrieval.tokenize import Tokenizer
+
+__all__ = ["CANDIDATES", "Hit", "Searcher", "sentences"]
+CANDIDATES = 50
 
 
 @dataclass(frozen=True)
@@ -22,57 +28,85 @@ class Hit:
     score: float
 
 
-class Searcher:
-    """Everything a question needs, built once per corpus version and shared by all threads."""
+class Vocabulary:
+    """``term in searcher.bm25``: whether any live passage has the term."""
 
-    def __init__(self, corpus: Corpus, encoder: Encoder, tokenizer: Tokenizer, ledger: Ledger,
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self._snapshot.has_term(term)
+
+
+class Searcher:
+    """Everything a question needs, built once per snapshot and shared by all threads."""
+
+    def __init__(self, corpus: Snapshot, encoder: Encoder, tokenizer: Tokenizer, ledger: Ledger,
                  decision: Decision) -> None:
         self.corpus = corpus
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.ledger = ledger
         self.decision = decision
-        self.bm25 = BM25(corpus.terms)
-        # One question is ranked within several reports: embed and BM25-score its text once.
-        self._query = functools.lru_cache(maxsize=8)(self._score_all)
-        self.query_vector = functools.lru_cache(maxsize=8)(self._query_vector)
-        rows: dict[str, list[int]] = {doc_id: [] for doc_id in corpus.reports}
-        for row, passage in enumerate(corpus.passages):  # one pass, however many reports
-            rows[passage.doc_id].append(row)
-        self._rows = {doc_id: np.array(found, dtype=np.int64) for doc_id, found in rows.items()}
-
-    @property
-    def reports(self) -> list[Report]:
-        return sorted(self.corpus.reports.values(), key=lambda r: (r.town, r.year))
+        self.bm25 = Vocabulary(corpus)
+        self.reports = sorted(corpus.reports.values(), key=lambda r: (r.town, r.year))
+        self._by_town: dict[str, list[Report]] = {}
+        for report in self.reports:
+            self._by_town.setdefault(report.town, []).append(report)
+        # One question is ranked within several reports: embed and tokenise its text once.
+        self._query = functools.lru_cache(maxsize=32)(self._embed)
 
     def rows(self, reports: Iterable[Report]) -> np.ndarray:
         """Passage rows of ``reports``, in reading order."""
-        parts = [self._rows[r.doc_id] for r in reports]
-        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+        return self.corpus.rows(r.doc_id for r in reports)
 
     def idf(self, term: str) -> float:
-        return self.bm25.idf(term)
+        return self.corpus.idf(term)
 
-    def _query_vector(self, text: str) -> np.ndarray:
-        return self.encoder.encode_queries([text])[0]
+    def query_vector(self, text: str) -> np.ndarray:
+        return self._query(text)[0]
 
-    def passage_similarity(self, text: str) -> np.ndarray:
-        """Cosine of every passage with ``text``."""
-        return self._query(text)[1]
+    def passage_similarity(self, text: str, rows: np.ndarray) -> np.ndarray:
+        """Cosine of each passage of ``rows`` with ``text``."""
+        return self.corpus.dense_scores(self.query_vector(text), rows)
 
-    def _score_all(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(BM25, cosine) of every passage for ``text``."""
-        vector = self.query_vector(text)
-        dense_rows, sims = self.corpus.dense.scores(vector)
-        dense = np.zeros(len(self.corpus.passages), np.float32)
-        dense[dense_rows] = sims
-        return self.bm25.scores(self.tokenizer.index_terms(text)), dense
+    def _embed(self, text: str) -> tuple[np.ndarray, tuple[str, ...]]:
+        return self.encoder.encode_queries([text])[0], tuple(self.tokenizer.index_terms(text))
 
     def rank(self, text: str, rows: np.ndarray, *, lexical: bool = True) -> list[Hit]:
         """``rows`` ranked for ``text``, best first, with fused scores in [0, 1]."""
         if len(rows) == 0:
             return []
-        lex, dense = self._query(text)
-        fused = fuse(lex[rows] if lexical else np.zeros(len(rows), np.float32), dense[rows])
+        vector, terms = self._query(text)
+        lex = self.corpus.lexical_scores(terms, rows) if lexical else np.zeros(len(rows), np.float32)
+        fused = fuse(lex, self.corpus.dense_scores(vector, rows))
         order = np.argsort(-fused, kind="stable")
         return [Hit(int(rows[i]), float(fused[i])) for i in order]
+
+    def filter_rows(self, doc_ids: Collection[str] | None = None, towns: Collection[str] | None = None,
+                    years: Collection[int] | None = None) -> np.ndarray | None:
+        """The rows the filters allow (None: no filter, every row)."""
+        if doc_ids is None and towns is None and years is None:
+            return None
+        pool = self.reports if towns is None else [r for t in towns for r in self._by_town.get(t, ())]
+        chosen = [r.doc_id for r in pool
+                  if (doc_ids is None or r.doc_id in doc_ids) and (years is None or r.year in years)]
+        return np.sort(self.corpus.rows(chosen))
+
+    def candidates(self, text: str, k: int = CANDIDATES, *, doc_ids: Collection[str] | None = None,
+                   towns: Collection[str] | None = None, years: Collection[int] | None = None,
+                   lexical: bool = True) -> list[Hit]:
+        """The best ``k`` passages for ``text`` within the filters: each retriever's top k (one call each),
+        fused over their union, best first."""
+        allowed = self.filter_rows(doc_ids, towns, years)
+        if allowed is not None and len(allowed) == 0:
+            return []
+        vector, terms = self._query(text)
+        found = self.corpus.dense_top(vector, k, allowed)
+        if lexical:
+            found = np.union1d(found, self.corpus.lexical_top(terms, k, allowed))
+        hits = self.rank(text, np.sort(found).astype(np.int64), lexical=lexical)[:k]
+        prefetch = getattr(self.corpus.passages, "prefetch", None)
+        if prefetch is not None:  # the caller reads every candidate: one query instead of k
+            prefetch(h.row for h in hits)
+        return hits
