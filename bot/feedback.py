@@ -64,8 +64,7 @@ async def send_chart(context: Context, chat_id: int, answer: Answer) -> None:
         png = await asyncio.to_thread(bar_chart, answer)
     except ChartError as error:
         logger.info("No chart for %r: %s", answer.question[:60], error)
-        text = replies.CHART_UNAVAILABLE.format(package=error.package) if error.package else replies.NO_CHART
-        await context.bot.send_message(chat_id, text)
+        await context.bot.send_message(chat_id, replies.report_error(error), parse_mode=ParseMode.HTML)
         return
     caption = replies.chart_caption(answer.lead, table_notes(comparison_rows(answer)))
     await context.bot.send_photo(chat_id, png, caption=caption, filename="chart.png")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from html import escape, unescape
 
 from retrieval.answer import Citation, Source
+from retrieval.chart import ChartError
 from retrieval.documents import Report
 from retrieval.errors import (
     DuplicateReportError,
@@ -213,7 +214,10 @@ def upload_done(result: AddResult) -> str:
 
 
 def report_error(error: FazhiError) -> str:
-    """The one Chinese sentence telling an admin what to do about a file the core refused."""
+    """The one Chinese sentence telling an admin what to do about a file the core refused (or a chart that
+    cannot be drawn)."""
+    if isinstance(error, ChartError):
+        return CHART_UNAVAILABLE.format(package=escape(error.package)) if error.package else NO_CHART
     if isinstance(error, UnsupportedFormatError):
         suffix = error.suffix.lower()
         if suffix in _SUFFIX_ADVICE:
