@@ -17,6 +17,7 @@ from retrieval.answer import Answer, Citation
 
 QUOTE_CHARS = 160
 TABLE_COLUMNS = 36  # widest table line, in display columns: what a phone shows in a <pre> block unwrapped
+TERMINAL_COLUMNS = 72  # the same in a terminal
 TABLE_HEADER = ("单位", "年份", "数字", "所计")
 NO_FIGURE = "未给出"
 GROUP_NAMES = {"person": "人数", "person_times": "人次", "times": "次数", "case": "件数", "org": "机构数",
@@ -170,7 +171,7 @@ def render(answer: Answer, *, html: bool = False, table: bool = False) -> str:
 
 def _render_table(answer: Answer, esc: Callable[[str], str], bold: Callable[[str], str], html: bool) -> str:
     rows = comparison_rows(answer)
-    block = table_text(rows)
+    block = table_text(rows, TABLE_COLUMNS if html else TERMINAL_COLUMNS)
     lines = [esc(answer.lead + "："), f"<pre>{esc(block)}</pre>" if html else block]
     if answer.missing:
         lines.append(esc(f"{NO_FIGURE}：" + "、".join(answer.missing)))

@@ -3,14 +3,12 @@ API on 127.0.0.1 with the real engine over the bundled seeds (fixtures shared wi
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 from fakebotapi import Call, FakeBotApi
-from PIL import Image
+from pixels import bar_count
 from test_bot import (  # noqa: F401 - fixtures
     ADMIN,
     NEW_REPORT,
@@ -29,7 +27,6 @@ from test_bot import (  # noqa: F401 - fixtures
 )
 
 from bot import replies
-from retrieval.chart import BAR_COLOR
 from retrieval.engine import Engine
 from retrieval.render import comparison_rows, render
 from retrieval.review import ReviewStore
@@ -59,15 +56,6 @@ def alert(api: FakeBotApi, text: str) -> list[Call]:
 
 def photos(api: FakeBotApi, chat: int) -> list[Call]:
     return [c for c in api.requests("sendPhoto", chat=chat) if c.status == 200]
-
-
-def bar_count(png: bytes) -> int:
-    """Bars in a chart: the most runs of the bar colour met by one column of pixels (all bars start at 0)."""
-    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-    rgb = np.array([int(BAR_COLOR[i:i + 2], 16) for i in (1, 3, 5)])
-    mask = (np.abs(pixels - rgb).sum(axis=2) == 0).T  # columns first
-    starts = mask[:, 1:] & ~mask[:, :-1]
-    return int((starts.sum(axis=1) + mask[:, 0]).max())
 
 
 @pytest.fixture
