@@ -132,7 +132,8 @@ async def start(update: Update, context: Context) -> None:
 
 async def help_command(update: Update, context: Context) -> None:
     reports = await asyncio.to_thread(engine_of(context).reports)
-    await update.effective_message.reply_html(replies.help_text(reports, context.bot.username))
+    admin = is_admin(update, context)
+    await update.effective_message.reply_html(replies.help_text(reports, context.bot.username, admin))
 
 
 async def sources(update: Update, context: Context) -> None:

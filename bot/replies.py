@@ -125,7 +125,11 @@ def start_text(first_name: str) -> str:
     )
 
 
-def help_text(reports: Sequence[Report], username: str) -> str:
+ADMIN_HELP = ("\n\n<b>管理员命令</b>\n/review 处理纠错；/reports 已收录的报告（段落、数字、登记时间）；"
+              "/remove 镇名 年份 删除报告；私聊发送报告文件即可收录。")
+
+
+def help_text(reports: Sequence[Report], username: str, admin: bool = False) -> str:
     towns = "、".join(dict.fromkeys(escape(report.label) for report in reports)) or "（暂无）"
     examples = "\n".join(f"• {example}" for example in EXAMPLES)
     return (
@@ -136,7 +140,10 @@ def help_text(reports: Sequence[Report], username: str) -> str:
         "<b>在群里提问</b>\n发送 /ask 问题，或 @" + escape(username) + " 问题，或直接回复我的消息。"
         "其他聊天我不会打扰。\n\n"
         "<b>在任意聊天中引用数字</b>\n输入 @" + escape(username) + " 太平镇 人民调解员，选择结果即可发送。\n\n"
-        "/sources 查看已收录的报告。"
+        "<b>比较与图表</b>\n问“各镇人民调解员分别是多少？”得到比较表，点“📊 图表”看柱状图；"
+        "也可以直接发送 /chart 人民调解员。\n\n"
+        "<b>发现数字不对</b>\n点回答下方的“这个数字不对”，管理员会核对更正。\n\n"
+        "/sources 查看已收录的报告。" + (ADMIN_HELP if admin else "")
     )
 
 

@@ -186,6 +186,9 @@ def test_reports_lists_units_years_passages_figures(api: FakeBotApi, admin_bot: 
     listing = "".join(seen(c) for c in say(api, "/reports", user=ADMIN))
     for report in engine.reports():
         assert f"{report.town} {report.year}年：{report.passages} 段，{report.figures} 个数字" in listing
+    [admin_help] = say(api, "/help", user=ADMIN)
+    [user_help] = say(api, "/help", user=USER)
+    assert "/review" in seen(admin_help) and "/review" not in seen(user_help) and "/chart" in seen(user_help)
 
 
 def test_remove_asks_for_confirmation(api: FakeBotApi, start_bot: Callable[..., RunningBot],
