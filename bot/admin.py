@@ -1,4 +1,5 @@
-"""Admin commands: /review (reported figures), /reports, /remove with a confirmation button.
+"""Admin commands: /review (reported figures), /reports, /remove with a confirmation button, /ledger (the
+figure ledger of a report as a CSV file).
 
 Everyone else gets one polite refusal. An item marked 确认有误 waits for the admin's next message that
 replies to the bot's prompt (or is a short figure such as "63名"): that text is recorded as the right figure.
@@ -7,6 +8,7 @@ replies to the bot's prompt (or is a short figure such as "63名"): that text is
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
@@ -148,3 +150,27 @@ async def remove_button(update: Update, context: Context) -> None:
         return
     logger.info("Report %s removed by %s", gone.label, update.effective_user.id)
     await query.edit_message_text(replies.remove_done(gone, len(engine.reports())), parse_mode=ParseMode.HTML)
+
+
+@admin_only
+async def ledger(update: Update, context: Context) -> None:
+    """/ledger 太平镇 [2023]: every figure of that unit's reports as a CSV file."""
+    from retrieval.ledger import to_csv
+
+    message = update.effective_message
+    args = context.args or []
+    year = args[1].rstrip("年") if len(args) > 1 else ""
+    if not args or len(args) > 2 or (year and not year.isdigit()):
+        await message.reply_text(replies.LEDGER_USAGE)
+        return
+    town = args[0]
+    searcher = engine_of(context).searcher
+    if not any(r.town == town and (not year or str(r.year) == year) for r in searcher.reports):
+        await message.reply_html(replies.no_such_report(town, year))
+        return
+    table = await asyncio.to_thread(to_csv, searcher.ledger, searcher.corpus.passages, searcher.corpus.reports,
+                                    town=town, year=int(year) if year else None)
+    rows = table.count("\n") - 1
+    logger.info("Ledger of %s %s sent to %s: %d figures", town, year, update.effective_user.id, rows)
+    await message.reply_document(io.BytesIO(table.encode("utf-8")), filename=replies.ledger_name(town, year),
+                                 caption=replies.ledger_caption(town, year, rows))

@@ -109,6 +109,7 @@ def add_handlers(application: Application) -> None:
             CommandHandler("review", admin.review),
             CommandHandler("reports", admin.reports),
             CommandHandler("remove", admin.remove),
+            CommandHandler("ledger", admin.ledger),
             MessageHandler(filters.COMMAND & new_message, handlers.unknown_command),
             MessageHandler(private & filters.TEXT & new_message, admin.private_text),
             MessageHandler(groups & filters.TEXT & new_message, handlers.group_text),

@@ -94,6 +94,7 @@ REMOVE_USAGE = "用法：/remove 镇名 年份，例如 /remove 太平镇 2023"
 REMOVE_YES = "确认删除"
 REMOVE_NO = "取消"
 REMOVE_CANCELLED = "已取消，报告保留。"
+LEDGER_USAGE = "用法：/ledger 镇名 [年份]，例如 /ledger 太平镇 2023"
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[A-Za-z0-9\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
@@ -126,7 +127,7 @@ def start_text(first_name: str) -> str:
 
 
 ADMIN_HELP = ("\n\n<b>管理员命令</b>\n/review 处理纠错；/reports 已收录的报告（段落、数字、登记时间）；"
-              "/remove 镇名 年份 删除报告；私聊发送报告文件即可收录。")
+              "/remove 镇名 年份 删除报告；/ledger 镇名 [年份] 数字台账（CSV）；私聊发送报告文件即可收录。")
 
 
 def help_text(reports: Sequence[Report], username: str, admin: bool = False) -> str:
@@ -361,3 +362,12 @@ def remove_done(report: Report, left: int) -> str:
 
 def no_such_report(town: str, year: str) -> str:
     return f"没有{escape(town)}{escape(year)}年的报告。发送 /reports 查看已收录的报告。"
+
+
+def ledger_name(town: str, year: str) -> str:
+    return f"{town}{year + '年' if year else ''}数字台账.csv"
+
+
+def ledger_caption(town: str, year: str, rows: int) -> str:
+    where = f"{town}{year + '年' if year else ''}"
+    return f"{where}报告的数字台账：{rows} 个数字（单位、年份、章节、数字、计数对象、原句），Excel 可直接打开。"

@@ -3,6 +3,8 @@ API on 127.0.0.1 with the real engine over the bundled seeds (fixtures shared wi
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -216,3 +218,24 @@ def test_remove_asks_for_confirmation(api: FakeBotApi, start_bot: Callable[..., 
     assert "已删除" in seen(done) and not any(r.town == "青山镇" for r in own_engine.reports())
     [answer] = say(api, "青山镇有多少网格员？", user=USER)
     assert "57名" not in seen(answer)
+
+
+def test_ledger_is_sent_as_a_csv_file(api: FakeBotApi, admin_bot: RunningBot, engine: Engine) -> None:
+    [refusal] = say(api, "/ledger 太平镇", user=USER)
+    assert seen(refusal) == replies.ADMIN_ONLY
+    [usage] = say(api, "/ledger", user=ADMIN)
+    assert seen(usage) == replies.LEDGER_USAGE
+    [unknown] = say(api, "/ledger 太平镇 2019", user=ADMIN)
+    assert "没有太平镇2019年的报告" in seen(unknown)
+    report = next(r for r in engine.reports() if r.town == "太平镇")
+    api.message(f"/ledger 太平镇 {report.year}", user=ADMIN)
+    [sent] = api.wait_for(lambda _: [c for c in api.requests("sendDocument", chat=ADMIN) if c.status == 200])
+    name, content = sent.files["document"]
+    assert name.endswith(".csv") and "太平镇" in name
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    assert rows and {row["单位"] for row in rows} == {"太平镇"} and {row["年份"] for row in rows} == {str(report.year)}
+    searcher = engine.searcher
+    texts = {row["数字"] for row in rows}
+    expected = {e.figure.text for e in searcher.ledger.entries
+                if searcher.corpus.reports[searcher.corpus.passages[e.row].doc_id].town == "太平镇"}
+    assert texts == expected and str(len(rows)) in sent.params["caption"]
