@@ -74,9 +74,11 @@ async def review_button(update: Update, context: Context) -> None:
     await query.answer()
     await query.edit_message_text(replies.review_resolved(item), parse_mode=ParseMode.HTML)
     if item.status == "wrong":
+        context.user_data[CORRECTING] = (item.id, None)  # before the prompt: the answer may come at once
         prompt = await query.message.reply_text(replies.REVIEW_ASK_CORRECT.format(id=item.id),
                                                 reply_markup=ForceReply(selective=True))
-        context.user_data[CORRECTING] = (item.id, prompt.message_id)
+        if context.user_data.get(CORRECTING) == (item.id, None):
+            context.user_data[CORRECTING] = (item.id, prompt.message_id)
 
 
 async def private_text(update: Update, context: Context) -> None:
@@ -92,7 +94,9 @@ async def _take_correction(update: Update, context: Context) -> bool:
         return False
     item_id, prompt_id = waiting
     text = (message.text or "").strip()
-    replying = message.reply_to_message is not None and message.reply_to_message.message_id == prompt_id
+    reply = message.reply_to_message
+    replying = reply is not None and reply.from_user is not None and reply.from_user.id == context.bot.id and (
+        prompt_id is None or reply.message_id == prompt_id)
     if not replying and not (len(text) <= 30 and extract_figures(text)):
         return False
     item = await asyncio.to_thread(reviews_of(context).correct, item_id, text, by=update.effective_user.id)
