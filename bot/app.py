@@ -19,9 +19,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, replies
+from bot import admin, feedback, handlers, replies
 from bot.settings import Settings
 from retrieval.engine import Engine
+from retrieval.review import ReviewStore
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     )
     application.bot_data[handlers.ENGINE] = engine
     application.bot_data[handlers.SETTINGS] = settings
+    application.bot_data[handlers.REVIEWS] = ReviewStore(settings.review_path())
     add_handlers(application)
     return application
 
@@ -103,8 +105,13 @@ def add_handlers(application: Application) -> None:
             CommandHandler("help", handlers.help_command),
             CommandHandler("sources", handlers.sources),
             CommandHandler("ask", handlers.ask),
+            CommandHandler("chart", feedback.chart_command),
+            CommandHandler("review", admin.review),
+            CommandHandler("reports", admin.reports),
+            CommandHandler("remove", admin.remove),
+            CommandHandler("ledger", admin.ledger),
             MessageHandler(filters.COMMAND & new_message, handlers.unknown_command),
-            MessageHandler(private & filters.TEXT & new_message, handlers.private_text),
+            MessageHandler(private & filters.TEXT & new_message, admin.private_text),
             MessageHandler(groups & filters.TEXT & new_message, handlers.group_text),
             MessageHandler(private & filters.Document.ALL, handlers.upload),
             MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, handlers.greet_group),
@@ -115,6 +122,10 @@ def add_handlers(application: Application) -> None:
             ),
             MessageHandler(private & new_message & ~filters.StatusUpdate.ALL, handlers.reply_with(replies.OTHER_MEDIA)),
             CallbackQueryHandler(handlers.more_passages, pattern=f"^{handlers.MORE_PREFIX}"),
+            CallbackQueryHandler(feedback.chart_button, pattern=f"^{handlers.CHART_PREFIX}"),
+            CallbackQueryHandler(feedback.wrong_button, pattern=f"^{handlers.WRONG_PREFIX}"),
+            CallbackQueryHandler(admin.review_button, pattern=f"^{admin.REVIEW_PREFIX}"),
+            CallbackQueryHandler(admin.remove_button, pattern=f"^{admin.REMOVE_PREFIX}"),
             InlineQueryHandler(handlers.inline_query),
         ]
     )
@@ -138,6 +149,7 @@ def run(settings: Settings) -> int:
     logger.info("Loading the answer engine (index %s)", settings.index_dir)
     engine = Engine.open(settings.engine_config())
     logger.info("Engine ready: %d reports", len(engine.reports()))
+    ReviewStore(settings.review_path()).first_seen(engine.reports())
     try:
         poll(build_application(settings, engine))
     except InvalidToken:

@@ -28,11 +28,41 @@ def _engine(settings: Settings, args: argparse.Namespace) -> Engine:
 
 
 def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
+    from retrieval.render import is_table, render, table_csv
+
     answer = engine.ask(args.question, args.history or ())
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
+    elif args.csv and is_table(answer):
+        print(table_csv(answer), end="")
     else:
-        print(answer.text)
+        print(render(answer, table=True))
+    if args.chart:
+        from retrieval.chart import bar_chart
+
+        Path(args.chart).write_bytes(bar_chart(answer))
+        print(f"图表已保存：{args.chart}", file=sys.stderr)
+    return 0
+
+
+def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
+    """``fazhi review``: the figures users reported, as a list or CSV; ``--export`` writes the confirmed ones
+    as gold questions."""
+    from retrieval.review import STATUS_NAMES, ReviewStore, items_csv, write_gold
+
+    store = ReviewStore(settings.review_path(Path(args.index_dir) if args.index_dir else None))
+    items = store.items()
+    if args.export:
+        count = write_gold(items, Path(args.export))
+        print(f"已导出 {count} 道评测题到 {args.export}（确认有误且填了正确数字的纠错）", file=sys.stderr)
+    elif args.csv:
+        print(items_csv(items), end="")
+    else:
+        for item in items:
+            correct = f" → {item.correct}" if item.correct else ""
+            print(f"#{item.id}\t{STATUS_NAMES[item.status]}\t{item.created}\t{item.town}{item.year}年\t"
+                  f"{item.figure}{correct}\t{item.question}")
+        print(f"共 {len(items)} 条纠错（{store.path}）", file=sys.stderr)
     return 0
 
 
@@ -178,6 +208,8 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("question", metavar="问题")
     ask.add_argument("--json", action="store_true", help="输出 JSON（供其他程序读取）")
     ask.add_argument("--history", action="append", metavar="Q", help="同一对话中之前的问题，按先后顺序，可重复")
+    ask.add_argument("--chart", metavar="FILE.png", help="比较类问题：把各报告的数字画成柱状图，存为 PNG")
+    ask.add_argument("--csv", action="store_true", help="比较类问题：以 CSV 输出比较表")
     command("chat", "交互问答，记住追问的上下文")
     index = command("index", "建立或更新索引：PATH 为文件或文件夹（默认内置报告）")
     index.add_argument("paths", nargs="*", metavar="PATH", help=".txt/.md/.docx/.pdf 文件或文件夹")
@@ -209,6 +241,10 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--out", metavar="FILE", default=str(DECISION), help="写入的权重文件（默认随包的 decision.json）")
     train.add_argument("--no-loro", dest="loro", action="store_false", help="不做留一报告评测（更快）")
     command("serve", "运行 Telegram 机器人（需要 TELEGRAM_BOT_TOKEN）")
+    review = command("review", "列出用户报告的“这个数字不对”（纠错记录）")
+    review.add_argument("--csv", action="store_true", help="以 CSV 输出全部字段")
+    review.add_argument("--export", metavar="GOLD.jsonl",
+                        help="把确认有误并填了正确数字的纠错导出为评测题（fazhi eval 可读）")
     return top
 
 
@@ -223,8 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = Settings.from_env()
     try:
-        if args.command in ("bench", "serve"):
-            return {"bench": cmd_bench, "serve": cmd_serve}[args.command](settings, args)
+        if args.command in ("bench", "serve", "review"):
+            return {"bench": cmd_bench, "serve": cmd_serve, "review": cmd_review}[args.command](settings, args)
         handler = {"ask": cmd_ask, "chat": cmd_chat, "index": cmd_index, "sources": cmd_sources,
                    "eval": cmd_eval, "ledger": cmd_ledger, "train": cmd_train}[args.command]
         return handler(_engine(settings, args), args)

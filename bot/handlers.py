@@ -1,7 +1,8 @@
 """Telegram handlers: read the update, ask the core in a worker thread, send the rendered reply.
 
-The engine and settings live in ``bot_data``; each chat keeps its recent questions (for follow-ups) and
-the extra passages behind its "其他相关段落" buttons in ``chat_data``.
+The engine, the settings and the review store live in ``bot_data``; each chat keeps its recent questions
+(for follow-ups) and its recent answers (behind their "📊 图表", "这个数字不对" and "其他相关段落" buttons)
+in ``chat_data``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from retrieval.answer import Answer
 from retrieval.engine import Engine
 from retrieval.errors import FazhiError
 from retrieval.indexing import AddResult
-from retrieval.render import render
+from retrieval.render import is_table, render
+from retrieval.review import ReviewStore
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +49,11 @@ ChatData = MutableMapping[str, Any]
 
 ENGINE = "engine"
 SETTINGS = "settings"
+REVIEWS = "reviews"
 HISTORY_SIZE = 4  # earlier questions passed to the core as context
 HISTORY_TTL_S = 15 * 60  # a conversation is forgotten after this much silence
-MORE_KEPT = 32  # "其他相关段落" buttons answerable per chat
-MORE_PREFIX = "more:"
+ANSWERS_KEPT = 32  # answers whose buttons still work, per chat
+MORE_PREFIX, CHART_PREFIX, WRONG_PREFIX = "more:", "chart:", "wrong:"
 INLINE_RESULTS = 10
 _UNSAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 
@@ -61,6 +64,15 @@ def engine_of(context: Context) -> Engine:
 
 def settings_of(context: Context) -> Settings:
     return context.bot_data[SETTINGS]
+
+
+def reviews_of(context: Context) -> ReviewStore:
+    return context.bot_data[REVIEWS]
+
+
+def is_admin(update: Update, context: Context) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in settings_of(context).admin_users
 
 
 # ---- access ------------------------------------------------------------------------------------------
@@ -120,7 +132,8 @@ async def start(update: Update, context: Context) -> None:
 
 async def help_command(update: Update, context: Context) -> None:
     reports = await asyncio.to_thread(engine_of(context).reports)
-    await update.effective_message.reply_html(replies.help_text(reports, context.bot.username))
+    admin = is_admin(update, context)
+    await update.effective_message.reply_html(replies.help_text(reports, context.bot.username, admin))
 
 
 async def sources(update: Update, context: Context) -> None:
@@ -171,7 +184,12 @@ async def answer_question(update: Update, context: Context, question: str) -> No
     answer: Answer = await asyncio.to_thread(engine_of(context).ask, question, history)
     remember_question(context.chat_data, question)
     logger.info("Chat %s: %s answer (%s) to %r", message.chat.id, answer.kind, answer.found, question[:60])
-    await send_html(context, message, render(answer, html=True), _more_button(context.chat_data, answer))
+    await send_answer(context, message, answer)
+
+
+async def send_answer(context: Context, message: Message, answer: Answer) -> None:
+    """The rendered answer (a comparison as a table) with its buttons."""
+    await send_html(context, message, render(answer, html=True, table=True), answer_markup(context.chat_data, answer))
 
 
 def recent_questions(chat_data: ChatData | None, now: float | None = None) -> tuple[str, ...]:
@@ -193,17 +211,32 @@ def remember_question(chat_data: ChatData | None, question: str, now: float | No
     del entries[:-HISTORY_SIZE]
 
 
-def _more_button(chat_data: ChatData | None, answer: Answer) -> InlineKeyboardMarkup | None:
-    others = answer.sources[1:]
-    if not others or chat_data is None:
+def answer_markup(chat_data: ChatData | None, answer: Answer) -> InlineKeyboardMarkup | None:
+    """"📊 图表" under a comparison of figures, "这个数字不对" under any figure, "其他相关段落" when there are."""
+    if chat_data is None:
         return None
-    kept: dict[str, Any] = chat_data.setdefault("more", {})
     key = secrets.token_hex(4)
-    kept[key] = others
-    for old in list(kept)[:-MORE_KEPT]:
+    first = []
+    if is_table(answer):
+        first.append(InlineKeyboardButton(replies.CHART_BUTTON, callback_data=CHART_PREFIX + key))
+    if answer.figures():
+        first.append(InlineKeyboardButton(replies.WRONG_BUTTON, callback_data=WRONG_PREFIX + key))
+    rows = [first] if first else []
+    if answer.sources[1:]:
+        rows.append([InlineKeyboardButton(replies.MORE_BUTTON, callback_data=MORE_PREFIX + key)])
+    if not rows:
+        return None
+    kept: dict[str, Answer] = chat_data.setdefault("answers", {})
+    kept[key] = answer
+    for old in list(kept)[:-ANSWERS_KEPT]:
         del kept[old]
-    button = InlineKeyboardButton(replies.MORE_BUTTON, callback_data=MORE_PREFIX + key)
-    return InlineKeyboardMarkup.from_button(button)
+    return InlineKeyboardMarkup(rows)
+
+
+def kept_answer(context: Context, data: str | None, prefix: str) -> Answer | None:
+    """The answer behind a button of this chat, or None when it has expired."""
+    key = (data or "").removeprefix(prefix).split(":")[0]
+    return (context.chat_data or {}).get("answers", {}).get(key)
 
 
 async def send_html(
@@ -225,13 +258,12 @@ async def send_html(
 async def more_passages(update: Update, context: Context) -> None:
     """The "其他相关段落" button: the answer's other candidate passages."""
     query = update.callback_query
-    kept = (context.chat_data or {}).get("more", {})
-    others = kept.get((query.data or "").removeprefix(MORE_PREFIX))
-    if others is None or not isinstance(query.message, Message):
+    answer = kept_answer(context, query.data, MORE_PREFIX)
+    if answer is None or not isinstance(query.message, Message):
         await query.answer(replies.MORE_EXPIRED, show_alert=True)
         return
     await query.answer()
-    await send_html(context, query.message, replies.more_sources_html(others))
+    await send_html(context, query.message, replies.more_sources_html(answer.sources[1:]))
 
 
 # ---- inline mode -----------------------------------------------------------------------------------------
@@ -281,6 +313,7 @@ async def upload(update: Update, context: Context) -> None:
         await message.reply_html(replies.report_error(error))
         return
     logger.info("Upload %r added %s (%s)", message.document.file_name, result.report.label, result.report.title)
+    await asyncio.to_thread(reviews_of(context).first_seen, [result.report])
     await message.reply_html(replies.upload_done(result))
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from html import escape, unescape
 
 from retrieval.answer import Citation, Source
+from retrieval.chart import ChartError
 from retrieval.documents import Report
 from retrieval.errors import (
     DuplicateReportError,
@@ -23,6 +24,7 @@ from retrieval.errors import (
     UnsupportedFormatError,
 )
 from retrieval.indexing import AddResult
+from retrieval.review import STATUS_NAMES, ReviewItem
 
 MAX_MESSAGE_CHARS = 4096
 MAX_QUESTION_CHARS = 300
@@ -44,6 +46,7 @@ MODEL_UNAVAILABLE = (
 NO_NETWORK = "无法连接 Telegram 服务器，请检查网络后重试。\nCannot reach the Telegram Bot API: {error}"
 COMMANDS = (
     ("ask", "提问，例如 /ask 太平镇有多少人民调解员？"),
+    ("chart", "各镇同一指标的柱状图，例如 /chart 人民调解员"),
     ("sources", "已收录的报告"),
     ("help", "用法和示例问题"),
     ("start", "开始使用"),
@@ -67,6 +70,31 @@ MORE_EXPIRED = "这条回答的相关段落已过期，请重新提问。"
 MORE_NONE = "没有其他相关段落。"
 INLINE_NOT_FOUND = "没有找到相关数字，换个说法试试"
 INLINE_HELP = "输入镇名和关键词，例如：太平镇 人民调解员"
+
+# ---- charts and "这个数字不对" ----
+CHART_BUTTON = "📊 图表"
+WRONG_BUTTON = "这个数字不对"
+ANSWER_EXPIRED = "这条回答已过期，请重新提问。"
+CHART_USAGE = "请在 /chart 后面写上指标，例如：/chart 人民调解员"
+CHART_QUESTION = "各镇{topic}分别是多少？"
+NO_CHART = "这条回答没有可以比较的数字，画不出图表。可以问“各镇人民调解员分别是多少？”这样的比较问题。"
+CHART_UNAVAILABLE = "图表功能暂不可用（服务器缺少 {package}），请联系管理员。"
+WRONG_WHICH = "是哪个数字不对？请点选："
+REVIEW_THANKS = "谢谢指正！已记录为第 {id} 号纠错（{figure}，{where}），管理员核对后会更正。"
+
+# ---- admin ----
+ADMIN_ONLY = "抱歉，这个命令仅限管理员使用。如发现数字有误，可以点回答下方的“这个数字不对”。"
+REVIEW_NONE = "没有待处理的纠错。"
+REVIEW_WRONG_BUTTON = "确认有误"
+REVIEW_OK_BUTTON = "没有问题"
+REVIEW_ASK_CORRECT = "第 {id} 号已确认有误。请回复这条消息，写出报告中正确的数字（照原文写法，例如 63名）。"
+REVIEW_CORRECTED = "已记录第 {id} 号的正确数字：{figure}。命令行 fazhi review --export gold.jsonl 可导出为评测题。"
+REVIEW_GONE = "没有这条纠错（可能已被删除）。"
+REMOVE_USAGE = "用法：/remove 镇名 年份，例如 /remove 太平镇 2023"
+REMOVE_YES = "确认删除"
+REMOVE_NO = "取消"
+REMOVE_CANCELLED = "已取消，报告保留。"
+LEDGER_USAGE = "用法：/ledger 镇名 [年份]，例如 /ledger 太平镇 2023"
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[A-Za-z0-9\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
@@ -98,7 +126,11 @@ def start_text(first_name: str) -> str:
     )
 
 
-def help_text(reports: Sequence[Report], username: str) -> str:
+ADMIN_HELP = ("\n\n<b>管理员命令</b>\n/review 处理纠错；/reports 已收录的报告（段落、数字、登记时间）；"
+              "/remove 镇名 年份 删除报告；/ledger 镇名 [年份] 数字台账（CSV）；私聊发送报告文件即可收录。")
+
+
+def help_text(reports: Sequence[Report], username: str, admin: bool = False) -> str:
     towns = "、".join(dict.fromkeys(escape(report.label) for report in reports)) or "（暂无）"
     examples = "\n".join(f"• {example}" for example in EXAMPLES)
     return (
@@ -109,7 +141,10 @@ def help_text(reports: Sequence[Report], username: str) -> str:
         "<b>在群里提问</b>\n发送 /ask 问题，或 @" + escape(username) + " 问题，或直接回复我的消息。"
         "其他聊天我不会打扰。\n\n"
         "<b>在任意聊天中引用数字</b>\n输入 @" + escape(username) + " 太平镇 人民调解员，选择结果即可发送。\n\n"
-        "/sources 查看已收录的报告。"
+        "<b>比较与图表</b>\n问“各镇人民调解员分别是多少？”得到比较表，点“📊 图表”看柱状图；"
+        "也可以直接发送 /chart 人民调解员。\n\n"
+        "<b>发现数字不对</b>\n点回答下方的“这个数字不对”，管理员会核对更正。\n\n"
+        "/sources 查看已收录的报告。" + (ADMIN_HELP if admin else "")
     )
 
 
@@ -187,7 +222,10 @@ def upload_done(result: AddResult) -> str:
 
 
 def report_error(error: FazhiError) -> str:
-    """The one Chinese sentence telling an admin what to do about a file the core refused, naming the file."""
+    """The one Chinese sentence telling an admin what to do about a file the core refused, naming the file
+    (or why a chart cannot be drawn)."""
+    if isinstance(error, ChartError):
+        return CHART_UNAVAILABLE.format(package=escape(error.package)) if error.package else NO_CHART
     sentence = _report_sentence(error)
     source = escape(error.source) if isinstance(error, ReportError) else ""
     return f"《{source}》：{sentence}" if source and f"《{source}》" not in sentence else sentence
@@ -259,3 +297,83 @@ def _safe(text: str, cut: int) -> bool:
     open_entity = head.rfind("&") > max(head.rfind(";"), head.rfind(" "))
     opened = len(re.findall(r"<(?!/)[a-z]", head)) - len(re.findall(r"</[a-z]", head))
     return not open_tag and not open_entity and opened == 0
+
+
+# ---- charts, reviews and admin commands ----
+
+
+def chart_caption(lead: str, notes: Sequence[str]) -> str:
+    return "\n".join([f"📊 {lead}", *notes])[:1000]
+
+
+def figure_choice(label: str, figure: str) -> str:
+    return f"{label} {figure}"[:60]
+
+
+def review_thanks(item: ReviewItem) -> str:
+    return REVIEW_THANKS.format(id=item.id, figure=item.figure, where=f"{item.town}{item.year}年报告")
+
+
+def _review_body(item: ReviewItem) -> list[str]:
+    who = item.user_name or str(item.user_id)
+    return [
+        f"问题：{escape(item.question)}",
+        f"数字：<b>{escape(item.figure)}</b>（{escape(item.town)} {item.year}年）",
+        f"原文：「{escape(item.sentence)}」",
+        f"来源：《{escape(item.title)}》{' ' + escape(item.section) if item.section else ''}",
+        f"报告人：{escape(who)}，{item.created}",
+    ]
+
+
+def review_notice(item: ReviewItem) -> str:
+    """What the admins are sent when a user reports a figure."""
+    return "\n".join([f"<b>新的纠错 第 {item.id} 号</b>", *_review_body(item), "发送 /review 处理。"])
+
+
+def review_header(count: int, shown: int) -> str:
+    more = f"，先列出前 {shown} 条" if shown < count else ""
+    return f"<b>待处理的纠错：{count} 条</b>{more}。每条下方可选“{REVIEW_WRONG_BUTTON}”或“{REVIEW_OK_BUTTON}”。"
+
+
+def review_item_html(item: ReviewItem, passage_chars: int = 600) -> str:
+    """One open item for /review, with its source passage."""
+    passage = item.passage if len(item.passage) <= passage_chars else item.passage[:passage_chars] + "……"
+    return "\n".join([f"<b>第 {item.id} 号</b>", *_review_body(item), f"段落：{escape(passage)}"])
+
+
+def review_resolved(item: ReviewItem) -> str:
+    correct = f"；正确数字：{escape(item.correct)}" if item.correct else ""
+    return f"第 {item.id} 号（{escape(item.town)} {escape(item.figure)}）已标记：{STATUS_NAMES[item.status]}{correct}"
+
+
+def reports_html(reports: Sequence[Report], first_seen: dict[str, str]) -> str:
+    """/reports: every indexed report with its passages, figures and when it was first seen."""
+    if not reports:
+        return "暂未收录任何报告。"
+    lines = [f"<b>已收录 {len(reports)} 份报告</b>（镇、年份、段落、数字、登记时间）"]
+    for r in sorted(reports, key=lambda r: (r.town, r.year)):
+        seen = first_seen.get(r.doc_id, "未知")
+        lines.append(f"• {escape(r.town)} {r.year}年：{r.passages} 段，{r.figures} 个数字，{seen}\n"
+                     f"　《{escape(r.title)}》")
+    return "\n".join(lines)
+
+
+def remove_confirm(report: Report) -> str:
+    return f"确定删除 <b>{escape(report.label)}</b>《{escape(report.title)}》吗？删除后将不再回答这份报告的问题。"
+
+
+def remove_done(report: Report, left: int) -> str:
+    return f"已删除：{escape(report.label)}《{escape(report.title)}》。现有 {left} 份报告。"
+
+
+def no_such_report(town: str, year: str) -> str:
+    return f"没有{escape(town)}{escape(year)}年的报告。发送 /reports 查看已收录的报告。"
+
+
+def ledger_name(town: str, year: str) -> str:
+    return f"{town}{year + '年' if year else ''}数字台账.csv"
+
+
+def ledger_caption(town: str, year: str, rows: int) -> str:
+    where = f"{town}{year + '年' if year else ''}"
+    return f"{where}报告的数字台账：{rows} 个数字（单位、年份、章节、数字、计数对象、原句），Excel 可直接打开。"

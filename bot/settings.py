@@ -6,6 +6,7 @@ from pathlib import Path
 
 from embeddings import DEFAULT_MODEL
 from retrieval.engine import EngineConfig
+from retrieval.review import DB_NAME
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
@@ -30,7 +31,8 @@ class Settings:
     telegram_api_url: str = TELEGRAM_API_URL  # FAZHI_TELEGRAM_API_URL
     telegram_file_url: str = TELEGRAM_FILE_URL  # FAZHI_TELEGRAM_FILE_URL
     allowed_users: frozenset[int] = frozenset()  # FAZHI_ALLOWED_USERS: comma-separated ids; empty = all
-    admin_users: frozenset[int] = frozenset()  # FAZHI_ADMIN_USERS: may upload reports
+    admin_users: frozenset[int] = frozenset()  # FAZHI_ADMIN_USERS: may upload reports, review figures
+    review_db: Path | None = None  # FAZHI_REVIEW_DB: reported figures, default <index_dir>/reviews.sqlite3
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -49,7 +51,12 @@ class Settings:
             telegram_file_url=env.get("FAZHI_TELEGRAM_FILE_URL") or TELEGRAM_FILE_URL,
             allowed_users=_ids(env.get("FAZHI_ALLOWED_USERS", "")),
             admin_users=_ids(env.get("FAZHI_ADMIN_USERS", "")),
+            review_db=Path(env["FAZHI_REVIEW_DB"]).expanduser() if env.get("FAZHI_REVIEW_DB") else None,
         )
+
+    def review_path(self, index_dir: Path | None = None) -> Path:
+        """The review database: FAZHI_REVIEW_DB, else beside the index versions (kept by rebuilds)."""
+        return self.review_db or (index_dir or self.index_dir) / DB_NAME
 
     def engine_config(self, index_dir: Path | None = None) -> EngineConfig:
         return EngineConfig(

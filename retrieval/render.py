@@ -1,11 +1,101 @@
-"""The Chinese text of an answer, plain for the CLI and JSON, HTML for Telegram (same words)."""
+"""The Chinese text of an answer, plain for the CLI and JSON, HTML for Telegram (same words).
 
+A comparison can also be shown as a table (``table=True``): one row per unit with its year, the figure as
+printed and what it counts, the units without a figure after them; columns are aligned by display width
+(``wcwidth``: a Chinese character takes two columns), narrow enough for a phone.
+"""
+
+import csv
 import html as html_lib
+import io
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from wcwidth import wcswidth
 
 from retrieval.answer import Answer, Citation
 
 QUOTE_CHARS = 160
+TABLE_COLUMNS = 36  # widest table line, in display columns: what a phone shows in a <pre> block unwrapped
+TERMINAL_COLUMNS = 72  # the same in a terminal
+TABLE_HEADER = ("单位", "年份", "数字", "所计")
+NO_FIGURE = "未给出"
+GROUP_NAMES = {"person": "人数", "person_times": "人次", "times": "次数", "case": "件数", "org": "机构数",
+               "visit": "户次", "money": "金额", "percent": "比例", "item": "数量", "area": "面积",
+               "household": "户数", "generic": "个数", "duration": "时长", "date": "日期"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One unit of a comparison: its figure (None when its report gives none)."""
+
+    unit: str
+    year: int
+    figure: str | None = None
+    noun: str = ""
+    value: float | None = None
+    group: str = ""
+    measure: str = ""
+
+
+def comparison_rows(answer: Answer) -> list[Row]:
+    """The rows of a comparison, in the answer's order (ranked when most/least was asked), one kind of unit
+    after another (the units without a figure are ``answer.missing``)."""
+    rows = [Row(c.source.report.town, c.source.report.year, f.text, f.subject, f.value, f.group, f.unit)
+            for f, c in answer.figures() if c.figure is f]
+    kinds = list(dict.fromkeys(row.group for row in rows))
+    rows.sort(key=lambda row: kinds.index(row.group))
+    return rows
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` display columns (with …) and padded to it."""
+    if wcswidth(text) > width:
+        while text and wcswidth(text) > width - 1:
+            text = text[:-1]
+        text += "…"
+    return text + " " * (width - wcswidth(text))
+
+
+def table_text(rows: list[Row], columns: int = TABLE_COLUMNS) -> str:
+    """The rows as an aligned text table (header first)."""
+    cells = [TABLE_HEADER] + [(r.unit, str(r.year), r.figure or NO_FIGURE, r.noun) for r in rows]
+    unit_w = min(max(wcswidth(c[0]) for c in cells), 12)
+    figure_w = min(max(wcswidth(c[2]) for c in cells), 12)
+    noun_w = max(columns - unit_w - 4 - figure_w - 3, 6)
+    lines = [" ".join((_fit(u, unit_w), _fit(y, 4), _fit(f, figure_w), _fit(n, noun_w))).rstrip()
+             for u, y, f, n in cells]
+    return "\n".join(lines)
+
+
+def table_notes(rows: list[Row]) -> list[str]:
+    """What a reader must know before comparing: different kinds of unit, different years."""
+    notes = []
+    kinds = list(dict.fromkeys(r.group for r in rows if r.figure))
+    if len(kinds) > 1:
+        measures = "、".join("/".join(dict.fromkeys(r.measure for r in rows if r.group == k)) for k in kinds)
+        notes.append(f"注意：计量单位不同（{measures}），已分组列出，不能直接比较。")
+    if len({r.year for r in rows if r.figure}) > 1:
+        notes.append("注意：各报告年份不同，比较时请留意。")
+    return notes
+
+
+def table_csv(answer: Answer) -> str:
+    """The comparison table as CSV (header 单位,年份,数字,所计,数值,计量单位)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*TABLE_HEADER, "数值", "计量单位"])
+    for r in comparison_rows(answer):
+        writer.writerow([r.unit, r.year, r.figure, r.noun, "" if r.value is None else r.value, r.measure])
+    for label in answer.missing:
+        town, _, year = label.partition("（")
+        writer.writerow([town, year.rstrip("年）"), NO_FIGURE, "", "", ""])
+    return out.getvalue()
+
+
+def is_table(answer: Answer) -> bool:
+    """Whether ``answer`` is a comparison of figures (what a table and a chart show)."""
+    return answer.found and answer.kind == "compare" and any(c.figure is not None for c in answer.citations)
 
 
 def _source_line(citation: Citation, esc: Callable[[str], str]) -> str:
@@ -43,10 +133,13 @@ def _figure_lines(citation: Citation, esc: Callable[[str], str], bold: Callable[
     return lines
 
 
-def render(answer: Answer, *, html: bool = False) -> str:
-    """The answer as the user reads it; with ``html`` the text is escaped and each figure is bold."""
+def render(answer: Answer, *, html: bool = False, table: bool = False) -> str:
+    """The answer as the user reads it; with ``html`` the text is escaped and each figure is bold; with
+    ``table`` a comparison of figures opens with its table (in a ``<pre>`` block for HTML)."""
     esc: Callable[[str], str] = html_lib.escape if html else str
     bold: Callable[[str], str] = (lambda s: f"<b>{html_lib.escape(s)}</b>") if html else str
+    if table and is_table(answer):
+        return _render_table(answer, esc, bold, html)
     lines: list[str] = []
     if not answer.found:
         lines.append(esc(answer.lead))
@@ -73,4 +166,17 @@ def render(answer: Answer, *, html: bool = False) -> str:
     years = {c.source.report.year for c in answer.citations}
     if answer.kind == "compare" and len(years) > 1:
         lines.append(esc("注意：各报告年份不同，比较时请留意。"))
+    return "\n".join(lines)
+
+
+def _render_table(answer: Answer, esc: Callable[[str], str], bold: Callable[[str], str], html: bool) -> str:
+    rows = comparison_rows(answer)
+    block = table_text(rows, TABLE_COLUMNS if html else TERMINAL_COLUMNS)
+    lines = [esc(answer.lead + "："), f"<pre>{esc(block)}</pre>" if html else block]
+    if answer.missing:
+        lines.append(esc(f"{NO_FIGURE}：" + "、".join(answer.missing)))
+    lines += [esc(note) for note in table_notes(rows)]
+    for citation in answer.citations:
+        if citation.figure is not None:
+            lines += ["", *_figure_lines(citation, esc, bold, label=True)]
     return "\n".join(lines)

@@ -2,8 +2,9 @@
 
 It speaks real HTTP (the bot under test is pointed at it with ``base_url``/``base_file_url``), serves
 queued updates through long-polled ``getUpdates``, serves uploaded files, checks what Telegram checks
-(token, message length, HTML markup) and records every request. ``fail_next`` makes the next call of a
-method answer ``429 Too Many Requests`` with ``retry_after``.
+(token, message length, HTML markup) and records every request, with the files uploaded by sendPhoto and
+sendDocument (multipart). ``fail_next`` makes the next call of a method answer ``429 Too Many Requests``
+with ``retry_after``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,6 +44,7 @@ class Call:
     status: int = 200
     result: Any = None
     at: float = field(default_factory=time.monotonic)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # field → (file name, content)
 
     @property
     def text(self) -> str:
@@ -265,8 +269,9 @@ class FakeBotApi:
         if not path.startswith(api_prefix):
             return _error(401, "Unauthorized")
         method = path[len(api_prefix):].split("?")[0]
-        params = _params(content_type, body)
-        call = Call(method, params)
+        params, files = _multipart(content_type, body) if content_type.startswith("multipart/") else (
+            _params(content_type, body), {})
+        call = Call(method, params, files=files)
         status, result = self._answer(call)
         call.status, call.result = status, result
         with self._cond:
@@ -290,6 +295,8 @@ class FakeBotApi:
             return 200, self._poll(params)
         if method in ("sendMessage", "editMessageText"):
             return self._message(params)
+        if method in ("sendPhoto", "sendDocument"):
+            return self._media(call)
         if method == "getFile":
             stored = self.files.get(str(params.get("file_id")))
             if stored is None:
@@ -315,9 +322,23 @@ class FakeBotApi:
             "message_id": int(params.get("message_id") or next(self._message_ids)), "date": int(time.time()),
             "chat": self.chats.get(chat_id, {"id": chat_id, "type": "private"}), "from": self.me, "text": visible,
         }
-        if "reply_markup" in params:
+        if "inline_keyboard" in (params.get("reply_markup") or {}):  # a message keeps inline keyboards only
             message["reply_markup"] = params["reply_markup"]
         return 200, message
+
+    def _media(self, call: Call) -> tuple[int, Any]:
+        kind = "photo" if call.method == "sendPhoto" else "document"
+        if kind not in call.files:
+            return 400, f"Bad Request: there is no {kind} in the request"
+        if len(str(call.params.get("caption", ""))) > 1024:
+            return 400, "Bad Request: message caption is too long"
+        name, content = call.files[kind]
+        chat_id = int(call.params["chat_id"])
+        file = {"file_id": f"sent{next(self._ids)}", "file_unique_id": f"us{len(content)}", "file_size": len(content)}
+        media: Any = [{**file, "width": 800, "height": 600}] if kind == "photo" else {**file, "file_name": name}
+        return 200, {"message_id": next(self._message_ids), "date": int(time.time()), "from": self.me,
+                     "chat": self.chats.get(chat_id, {"id": chat_id, "type": "private"}), kind: media,
+                     "caption": call.params.get("caption", "")}
 
     def _poll(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -342,6 +363,24 @@ def _params(content_type: str, body: bytes) -> dict[str, Any]:
     for key in JSON_FIELDS & params.keys():
         params[key] = json.loads(params[key])
     return params
+
+
+def _multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+    """A multipart/form-data body: its plain fields (JSON fields decoded) and its files."""
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    params: dict[str, Any] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        content = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[str(name)] = (filename, content)
+        else:
+            params[str(name)] = content.decode()
+    for key in JSON_FIELDS & params.keys():
+        params[key] = json.loads(params[key])
+    return params, files
 
 
 def _error(status: int, description: str, retry_after: Any = None) -> tuple[int, bytes, str]:

@@ -116,11 +116,14 @@ class RunningBot:
 
 
 @pytest.fixture
-def start_bot(api: FakeBotApi, engine: Engine, cache_dir: Path, index_dir: Path) -> Iterator[Callable[..., RunningBot]]:
+def start_bot(api: FakeBotApi, engine: Engine, cache_dir: Path, index_dir: Path,
+              tmp_path: Path) -> Iterator[Callable[..., RunningBot]]:
+    """Starts the bot (review database in this test's temp dir unless FAZHI_REVIEW_DB is given)."""
     bots: list[RunningBot] = []
 
     def start(bot_engine: Engine | None = None, **env: str) -> RunningBot:
-        settings = Settings.from_env({**_env(cache_dir, index_dir), **_telegram_env(api), **env})
+        reviews = {"FAZHI_REVIEW_DB": str(tmp_path / "reviews.sqlite3")}
+        settings = Settings.from_env({**_env(cache_dir, index_dir), **_telegram_env(api), **reviews, **env})
         bot = RunningBot(build_application(settings, bot_engine or engine)).start(api)
         bots.append(bot)
         return bot
@@ -174,7 +177,7 @@ def test_headline_question(api: FakeBotApi, bot: RunningBot, engine: Engine) -> 
     assert "63名" in seen(answer) and "太平镇" in seen(answer)
     assert answer.params["parse_mode"] == "HTML"
     commands = api.requests("setMyCommands")[0].params["commands"]
-    assert {c["command"] for c in commands} == {"ask", "sources", "help", "start"}
+    assert {c["command"] for c in commands} == {"ask", "chart", "sources", "help", "start"}
 
 
 @pytest.mark.parametrize(("question", "figure"), GOLD)
@@ -225,8 +228,8 @@ def test_other_passages_button(api: FakeBotApi, bot: RunningBot, engine: Engine)
     core = engine.ask(HEADLINE)
     assert len(core.sources) > 1
     [answer] = say(api, HEADLINE)
-    [[button]] = answer.params["reply_markup"]["inline_keyboard"]
-    assert button["text"] == replies.MORE_BUTTON
+    [[wrong], [button]] = answer.params["reply_markup"]["inline_keyboard"]
+    assert wrong["text"] == replies.WRONG_BUTTON and button["text"] == replies.MORE_BUTTON
     before = len(api.sent(USER))
     api.callback(button["callback_data"], user=USER, message=answer.result)
     more = api.wait_sent(USER, before + 1)[before:]
