@@ -24,7 +24,8 @@ class Settings:
     embed_model: str = DEFAULT_MODEL  # FAZHI_EMBED_MODEL: name or path of a sentence-transformers model
     query_prompt: str | None = None  # FAZHI_QUERY_PROMPT, default the model's own "query" prompt
     passage_prompt: str | None = None  # FAZHI_PASSAGE_PROMPT
-    threads: int = 1  # FAZHI_THREADS: torch threads for query embedding
+    threads: int = 1  # FAZHI_THREADS: threads per query embedding
+    embed_runtime: str = "auto"  # FAZHI_EMBED_RUNTIME: default model on auto (ONNX when installed) | onnx | torch
     telegram_token: str = ""  # TELEGRAM_BOT_TOKEN
     telegram_api_url: str = TELEGRAM_API_URL  # FAZHI_TELEGRAM_API_URL
     telegram_file_url: str = TELEGRAM_FILE_URL  # FAZHI_TELEGRAM_FILE_URL
@@ -42,6 +43,7 @@ class Settings:
             query_prompt=env.get("FAZHI_QUERY_PROMPT"),
             passage_prompt=env.get("FAZHI_PASSAGE_PROMPT"),
             threads=int(env.get("FAZHI_THREADS") or 1),
+            embed_runtime=env.get("FAZHI_EMBED_RUNTIME") or "auto",
             telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
             telegram_api_url=env.get("FAZHI_TELEGRAM_API_URL") or TELEGRAM_API_URL,
             telegram_file_url=env.get("FAZHI_TELEGRAM_FILE_URL") or TELEGRAM_FILE_URL,
@@ -57,4 +59,5 @@ class Settings:
             query_prompt=self.query_prompt,
             passage_prompt=self.passage_prompt,
             threads=self.threads,
+            runtime=self.embed_runtime,
         )

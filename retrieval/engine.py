@@ -38,6 +38,7 @@ class EngineConfig:
     query_prompt: str | None = None
     passage_prompt: str | None = None
     threads: int | None = 1
+    runtime: str = "auto"  # the default model's runtime: auto (ONNX when installed), onnx, torch
 
 
 class Engine:
@@ -55,8 +56,9 @@ class Engine:
         """Load the index, building or refreshing it first when it is missing or stale;
         ``rebuild_from`` replaces the whole index with these report files."""
         encoder = encoder or load_encoder(config.model, cache_dir=config.cache_dir, threads=config.threads,
-                                          query_prompt=config.query_prompt, passage_prompt=config.passage_prompt)
-        tokenizer = Tokenizer()
+                                          query_prompt=config.query_prompt, passage_prompt=config.passage_prompt,
+                                          runtime=config.runtime)
+        tokenizer = Tokenizer(cache_dir=config.cache_dir)
         corpus = store.load(config.index_dir)
         if corpus is None or _stale(corpus, encoder) or changed_files(corpus) or rebuild_from:
             with store.lock(config.index_dir):
