@@ -39,7 +39,7 @@ ONNX_DIR = "onnx"
 MODEL_FILE = "model.onnx"
 EMBEDDINGS_FILE = "embeddings.npy"
 MARKER = ".onnx-export.json"
-EXPORT_VERSION = 1  # bump whenever the written folder changes
+EXPORT_VERSION = 2  # bump whenever the written folder changes
 QUANTIZATION = {"per_channel": True, "weight_type": "QInt8", "op_types": ["MatMul"], "MatMulConstBOnly": True}
 OPSET = 17
 

@@ -2,8 +2,8 @@
 
 The model's tokenizer has 250k pieces; ``tokenizers`` takes ~1 s and ~300 MB to build it, most of it
 for scripts these reports never use. The core tokenizer keeps only the pieces made of core characters
-(Han, CJK and full-width punctuation, ASCII digits and punctuation, the prompts' letters): 25k pieces,
-0.15 s and 37 MB. Unigram picks the best-scoring split among the pieces that occur in the text, so for a
+(Han, CJK and full-width punctuation, ASCII digits, capitals and punctuation, the prompts' letters):
+26k pieces, 0.15 s and 37 MB. Unigram picks the best-scoring split among the pieces that occur in the text, so for a
 text whose characters are all core both tokenizers choose the same pieces (the core one scores an
 ``<unk>`` no lower than the full one, and uses none). A text with any other character gets an ``<unk>``
 from the core tokenizer and is tokenised again by the full one, loaded on first need: the ids are always
@@ -26,7 +26,7 @@ CORE_FILE = "core.json"
 CORE_IDS_FILE = "core-ids.npy"
 FULL_FILE = "tokenizer.json"  # in the model folder
 CORE_RANGES = (
-    (0x20, 0x40), (0x5B, 0x60), (0x7B, 0x7E),  # space, digits, ASCII punctuation
+    (0x20, 0x5A), (0x5B, 0x60), (0x7B, 0x7E),  # space, digits, capitals (APP, PPT), ASCII punctuation
     (0x2000, 0x206F), (0x2581, 0x2581), (0x3000, 0x303F),  # general and CJK punctuation, the word marker
     (0x4E00, 0x9FFF), (0xFF00, 0xFFEF),  # CJK ideographs, full-width forms
 )  # fmt: skip
