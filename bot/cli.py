@@ -108,7 +108,8 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from retrieval.bench import run_bench
 
     config = settings.engine_config(Path(args.index_dir) if args.index_dir else None)
-    figures = run_bench(config, rounds=args.rounds, questions=Path(args.questions) if args.questions else None)
+    figures = run_bench(config, rounds=args.rounds, questions=Path(args.questions) if args.questions else None,
+                        serve_command=[sys.executable, "-m", "bot.memory"])
     if args.json:
         print(json.dumps(figures, ensure_ascii=False, indent=1))
     else:
