@@ -58,7 +58,7 @@ class Engine:
         encoder = encoder or load_encoder(config.model, cache_dir=config.cache_dir, threads=config.threads,
                                           query_prompt=config.query_prompt, passage_prompt=config.passage_prompt,
                                           runtime=config.runtime)
-        tokenizer = Tokenizer(cache_dir=config.cache_dir)
+        tokenizer = Tokenizer()
         corpus = store.load(config.index_dir)
         if corpus is None or _stale(corpus, encoder) or changed_files(corpus) or rebuild_from:
             with store.lock(config.index_dir):

@@ -1,9 +1,10 @@
 """jieba tokenisation for BM25 and question analysis, with a domain dictionary and the corpus's towns.
 
 Building jieba's prefix dictionary, adding the domain terms and reading the part-of-speech table take
-~1.5 s and happen once: the result is kept in one marshal file (``<cache_dir>/jieba/``, default the
+~1.5 s and happen once: the result is kept in one marshal file (``<cache_dir>/jieba/``; by default the
 temporary directory, where jieba keeps its own cache), keyed by jieba's version, its dictionary and the
-terms; a process loads it in ~0.2 s. Towns are few and added per process.
+terms; a process loads it in a fraction of that (0.3-1 s on the busy 2-core VM). Towns are few and added
+per process.
 """
 
 import hashlib
