@@ -1,4 +1,4 @@
-"""The default model on ONNX Runtime: int8 encoder, memory-mapped word embeddings, core-vocabulary tokenizer.
+"""The default model on ONNX Runtime: int8 encoder, memory-mapped f32 word embeddings, core-vocabulary tokenizer.
 
 No torch here: ``onnxruntime``, ``tokenizers`` and numpy only (the export in
 :mod:`embeddings.onnx_export` is the one place that needs torch, once per cache folder).
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from embeddings.onnx_export import EMBEDDINGS_FILE, MODEL_FILE, export_dir
+from embeddings.onnx_export import MODEL_FILE, export_dir, word_embeddings
 from embeddings.tokens import TokenIds
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class OnnxEncoder:
                     options.intra_op_num_threads = self.threads
                     options.inter_op_num_threads = 1
                     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                    self._embeddings = np.load(folder / EMBEDDINGS_FILE, mmap_mode="r")
+                    self._embeddings = word_embeddings(self.model_dir)
                     self._tokens = TokenIds(self.model_dir, folder, max_length=self.max_seq_length)
                     self._session = onnxruntime.InferenceSession(
                         str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])

@@ -1,11 +1,11 @@
 """Export the default model once for ONNX Runtime (torch is imported here, and only here).
 
-Written into ``<model folder>/onnx/`` (atomically; the marker file goes last)::
+Written into ``<model folder>/onnx/`` (atomically; the marker file goes last); the word embeddings
+(250k x 384 float32 = 384 MB) stay in the folder's ``model.safetensors`` and are memory-mapped from there
+(:func:`word_embeddings`): a process reads only the rows its texts use::
 
     model.onnx          encoder + mean pooling; inputs ``inputs_embeds`` (word embeddings) and
                         ``attention_mask``; the 72 weight MatMuls int8, per output channel
-    embeddings.npy      the word embeddings, float32, memory-mapped at run time: a process reads
-                        only the rows its texts use (the table is 250k x 384 = 384 MB)
     core.json           the tokenizer cut to its core vocabulary (see :mod:`embeddings.tokens`)
     core-ids.npy        core id -> model id
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import tempfile
 import warnings
 from pathlib import Path
@@ -37,15 +38,29 @@ from embeddings import tokens
 
 ONNX_DIR = "onnx"
 MODEL_FILE = "model.onnx"
-EMBEDDINGS_FILE = "embeddings.npy"
+WEIGHTS_FILE = "model.safetensors"  # in the model folder
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 MARKER = ".onnx-export.json"
-EXPORT_VERSION = 2  # bump whenever the written folder changes
+EXPORT_VERSION = 3  # bump whenever the written folder changes
 QUANTIZATION = {"per_channel": True, "weight_type": "QInt8", "op_types": ["MatMul"], "MatMulConstBOnly": True}
 OPSET = 17
 
 
 def export_dir(model_dir: Path) -> Path:
     return Path(model_dir) / ONNX_DIR
+
+
+def word_embeddings(model_dir: Path) -> np.ndarray:
+    """The word-embedding table, memory-mapped read-only from the folder's safetensors file (not copied)."""
+    path = Path(model_dir) / WEIGHTS_FILE
+    with path.open("rb") as weights:
+        (size,) = struct.unpack("<Q", weights.read(8))
+        header = json.loads(weights.read(size))
+    entry = header[WORD_EMBEDDINGS]
+    if entry["dtype"] != "F32":
+        raise ValueError(f"{path}: {WORD_EMBEDDINGS} is {entry['dtype']}, not F32")
+    start, _ = entry["data_offsets"]
+    return np.memmap(path, dtype="<f4", mode="r", offset=8 + size + start, shape=tuple(entry["shape"]))
 
 
 def _source_info(model_dir: Path) -> dict[str, Any]:
@@ -63,8 +78,8 @@ def is_complete(model_dir: Path) -> bool:
         return False
 
 
-def _export_f32(model_dir: Path, out: Path) -> np.ndarray:
-    """The BERT encoder with mean pooling as an f32 ONNX graph; returns the word embeddings."""
+def _export_f32(model_dir: Path, out: Path) -> None:
+    """The BERT encoder with mean pooling as an f32 ONNX graph (word embeddings are its input)."""
     import torch
     from transformers import BertModel
     from transformers.utils import logging as transformers_logging
@@ -90,8 +105,6 @@ def _export_f32(model_dir: Path, out: Path) -> np.ndarray:
             output_names=["embedding"], dynamic_axes={"inputs_embeds": dims, "attention_mask": dims,
                                                       "embedding": {0: "batch"}},
         )
-    weights: np.ndarray = bert.embeddings.word_embeddings.weight.detach().numpy().astype(np.float32)
-    return weights
 
 
 def _quantize(f32: Path, out: Path) -> None:
@@ -110,7 +123,7 @@ def _write(model_dir: Path, tmp: Path, prompts: str) -> None:
     work.mkdir()
     with warnings.catch_warnings():  # the tracer's notes on shapes it fixes are no news to a user
         warnings.simplefilter("ignore")
-        np.save(tmp / EMBEDDINGS_FILE, _export_f32(model_dir, work / "f32.onnx"))
+        _export_f32(model_dir, work / "f32.onnx")
         _quantize(work / "f32.onnx", tmp / MODEL_FILE)
     shutil.rmtree(work)
     tokens.write_core(model_dir / "tokenizer.json", tmp, keep_letters=prompts)
