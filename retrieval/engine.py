@@ -42,6 +42,7 @@ class EngineConfig:
     passage_prompt: str | None = None
     threads: int | None = 1
     store: str = ""  # empty: the embedded store in index_dir; else a Milvus URI or Milvus Lite file
+    runtime: str = "auto"  # the default model's runtime: auto (ONNX when installed), onnx, torch
 
 
 class Engine:
@@ -60,7 +61,8 @@ class Engine:
         """Open the store, building or refreshing it first when it is missing or stale (an index of the
         older folder format is migrated); ``rebuild_from`` replaces everything with these report files."""
         encoder = encoder or load_encoder(config.model, cache_dir=config.cache_dir, threads=config.threads,
-                                          query_prompt=config.query_prompt, passage_prompt=config.passage_prompt)
+                                          query_prompt=config.query_prompt, passage_prompt=config.passage_prompt,
+                                          runtime=config.runtime)
         tokenizer = Tokenizer()
         store = open_store(config.index_dir, config.store)
         snapshot = store.snapshot()

@@ -69,7 +69,7 @@ def encoder(cache_dir: Path) -> SentenceTransformerEncoder:
     def no_network(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"network access while loading the default model: {args}")
 
-    enc = load_encoder(DEFAULT_MODEL, cache_dir=cache_dir)
+    enc = load_encoder(DEFAULT_MODEL, cache_dir=cache_dir, runtime="torch")
     assert isinstance(enc, SentenceTransformerEncoder)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(socket.socket, "connect", no_network)
