@@ -132,7 +132,7 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "problem_section": float(bool(_PROBLEMS.search(section)) and not asks_problems),
         "english": float(query.english),
         "inherited": float(query.inherited),
-        "no_town": float(not query.towns and query.kind != "compare"),
+        "no_town": float(not query.towns),
         "place_missing": float(any(place not in entry.sentence for place in query.places)),
     }
     return np.array([values[name] for name in FEATURES], dtype=np.float32)
