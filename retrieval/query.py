@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from importlib.resources import files
 
 from retrieval.documents import towns_in
 from retrieval.figures import UNIT_GROUP
@@ -126,6 +127,24 @@ def _stem(town: str) -> str:
     return re.sub(r"(镇|乡|街道)$", "", town)
 
 
+@cache
+def _glossary() -> tuple[tuple[re.Pattern[str], str], ...]:
+    lines = files("retrieval").joinpath("data/english.txt").read_text(encoding="utf-8").splitlines()
+    pairs = [line.split("\t") for line in lines if line.strip() and not line.startswith("#")]
+    pairs.sort(key=lambda pair: -len(pair[0]))
+    return tuple((re.compile(rf"\b{re.escape(en)}\b", re.I), zh) for en, zh in pairs)
+
+
+def _english_terms(text: str) -> list[str]:
+    """The report's words for an English question's words (longest phrases first, each used once)."""
+    found = []
+    for pattern, zh in _glossary():
+        if pattern.search(text):
+            text = pattern.sub(" ", text)
+            found.append(zh)
+    return list(dict.fromkeys(found))
+
+
 def find_towns(text: str, known: Sequence[str]) -> tuple[list[str], list[str]]:
     """(known towns the text names, town-like names it mentions that are not in the corpus)."""
     found = [t for t in known if t in text or (len(_stem(t)) >= 2 and _stem(t) in text)]
@@ -179,7 +198,7 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
     excluded = [w for m in _EXCLUDED.finditer(topic) for w in tokenizer.terms(m.group(1))]
     topic = _EXCLUDED.sub(" ", topic)
     english = not re.search(r"[\u4e00-\u9fff]", text)
-    terms: dict[str, float] = {}
+    terms: dict[str, float] = dict.fromkeys(_english_terms(topic), 1.0) if english else {}
     verbs: list[str] = []
     for word, flag in tokenizer.tagged(topic):
         scaffold = word in STOPWORDS or word in UNIT_GROUP or _SCAFFOLD.match(word)
@@ -195,6 +214,8 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
     within = (tuple(tokenizer.terms(part.group(1))), tuple(tokenizer.terms(part.group(2)))) if part else ((), ())
     if counted and bare:  # "有几个村？": the counted noun is the whole topic
         terms[counted.group(1)] = 1.0
+    if english and terms:  # BM25 and the thesaurus read Chinese: the question carries the report's words too
+        text = f"{text} {' '.join(terms)}"
     return Query(
         text=text,
         towns=tuple(towns),
