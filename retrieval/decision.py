@@ -8,7 +8,7 @@ ship as ``retrieval/data/decision.json``; answering needs numpy only (scikit-lea
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib.resources import files
 from pathlib import Path
 
@@ -20,6 +20,7 @@ MARGIN = 0.02  # a threshold sits this far above the confidence it must exclude
 # An invented figure (for a question the reports cannot answer) is the worst outcome: it costs as much as
 # this many answers not given; a wrong figure for an answerable question costs a little less.
 INVENTED_COST = 6.0
+BAGS = 15
 WRONG_COST = 4.0
 # What the gate sees of a report's best candidate: the ranker's score, its lead over the runner-up, and the
 # features that say whether the question is fully met.
@@ -100,31 +101,50 @@ class Example:
     weight: float = 1.0  # a question about several reports counts once in all
 
 
-def fit(examples: Sequence[Example], *, c: float = 1.0) -> Decision:
-    """Fit the ranker on every candidate, the gate on each example's best, then the gate's threshold."""
+def fit(examples: Sequence[Example], *, c: float = 0.1, bags: int = BAGS, seed: int = 0) -> Decision:
+    """Fit the ranker on every candidate and the gate on each example's best, each as the average of
+    ``bags`` logistic models on bootstrap samples of the questions (steadier than one fit on a few hundred
+    questions), then the gate's threshold on all of them."""
+    usable = [e for e in examples if len(e.rows)]
+    rng = np.random.default_rng(seed)
+    questions = sorted({e.question for e in usable})
+    samples = [rng.choice(len(questions), len(questions)) for _ in range(bags)] if bags > 1 else [
+        np.arange(len(questions))]
+    by_question = {q: i for i, q in enumerate(questions)}
+
+    def bag(sample: np.ndarray) -> list[Example]:
+        counts = np.bincount(sample, minlength=len(questions))
+        return [replace(e, weight=e.weight * counts[by_question[e.question]]) for e in usable
+                if counts[by_question[e.question]]]
+
+    bagged = [bag(sample) for sample in samples]
+    ranks = [_logistic(np.concatenate([e.rows for e in part]), np.concatenate([e.right for e in part]),
+                       np.concatenate([np.full(len(e.rows), e.weight) for e in part]), c) for part in bagged]
+    weights, bias = np.mean([w for w, _ in ranks], axis=0), float(np.mean([b for _, b in ranks]))
+    draft = Decision(FEATURES, tuple(map(float, weights)), bias, (0.0,) * len(GATE), 0.0, 0.5, len(examples))
+    gates = []
+    for part in bagged:
+        rows, labels = zip(*(_gate_example(draft, e) for e in part), strict=True)
+        if len(set(labels)) < 2:
+            raise ValueError("the training questions need both answerable and unanswerable ones")
+        gates.append(_logistic(np.stack(rows), np.array(labels), np.array([e.weight for e in part]), c))
+    fitted = replace(draft, gate_weights=tuple(map(float, np.mean([w for w, _ in gates], axis=0))),
+                     gate_bias=float(np.mean([b for _, b in gates])))
+    return replace(fitted, threshold=choose_threshold(fitted, usable))
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, c: float) -> tuple[np.ndarray, float]:
     from sklearn.linear_model import LogisticRegression
 
-    usable = [e for e in examples if len(e.rows)]
-    x = np.concatenate([e.rows for e in usable])
-    y = np.concatenate([e.right for e in usable])
-    w = np.concatenate([np.full(len(e.rows), e.weight) for e in usable])
-    ranker = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y, sample_weight=w)
-    weights, bias = tuple(float(w) for w in ranker.coef_[0]), float(ranker.intercept_[0])
-    draft = Decision(FEATURES, weights, bias, (0.0,) * len(GATE), 0.0, 0.5, len(examples))
-    gates, labels = [], []
-    for e in usable:
-        scores = draft.probability(e.rows)
-        best = int(np.argmax(scores))
-        gates.append(gate_row(e.rows, scores, best, np.array([t == e.texts[best] for t in e.texts])))
-        labels.append(bool(e.answerable and e.right[best]))
-    if len(set(labels)) < 2:
-        raise ValueError("the training questions need both answerable and unanswerable ones")
-    gate = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(
-        np.stack(gates), labels, sample_weight=np.array([e.weight for e in usable]))
-    fitted = Decision(FEATURES, weights, bias, tuple(float(w) for w in gate.coef_[0]), float(gate.intercept_[0]),
-                      0.5, len(examples))
-    return Decision(*[getattr(fitted, f) for f in ("features", "weights", "bias", "gate_weights", "gate_bias")],
-                    choose_threshold(fitted, usable), len(examples))
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y, sample_weight=weight)
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def _gate_example(draft: Decision, e: Example) -> tuple[np.ndarray, bool]:
+    scores = draft.probability(e.rows)
+    best = int(np.argmax(scores))
+    return gate_row(e.rows, scores, best, np.array([t == e.texts[best] for t in e.texts])), bool(
+        e.answerable and e.right[best])
 
 
 def choose_threshold(decision: Decision, examples: Sequence[Example]) -> float:

@@ -123,7 +123,7 @@ def _noun_after(rest: str, words: Callable[[str], list[tuple[str, str]]]) -> str
     if not rest or not _CJK.match(rest) or rest[0] in _NOT_NOUN:
         return ""
     first = words(rest[:12])
-    return first[0][0] if first and first[0][1].startswith("n") else ""
+    return first[0][0] if first and first[0][1].startswith(("n", "zg")) else ""  # jieba tags a lone 村 zg
 
 
 class Ledger:

@@ -57,12 +57,14 @@ _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|
                        r"(?:以外|之外|外|那块|那部分|那一块|部分)?(?=[，,。？?；;）)]|以外|之外|外|$)")
 # The head noun of the topic (its last noun) says what is counted: 网格员 are people, 宣传资料 are items.
 _HEAD_UNITS = (
-    (re.compile(r"(?:[员者]|人员|对象|干部|律师|志愿者|群众|明白人|带头人)$"), ("person", "person_times")),
+    (re.compile(r"(?:群众|对象|来访者)$"), ("person", "person_times")),  # people served are often counted in visits
+    (re.compile(r"(?:[员者]|人员|干部|律师|志愿者|明白人|带头人)$"), ("person",)),
     (re.compile(r"(?:纠纷|案件|案子|积案|诉求)$"), ("case",)),
     (re.compile(r"(?:企业|单位|公司|商户)$"), ("org", "visit", "generic")),
     (re.compile(r"(?:活动|讲座|培训|会议|检查|宣传|演练|比赛)$"), ("times", "person_times")),
     (re.compile(r"(?:资料|材料|手册|文书|协议书|宣传单|明白纸|决定书|制度|清单|意见|建议)$"), ("item",)),
 )
+_COUNTABLE = ("generic", "person", "org", "item", "household", "level")
 _COUNTED = re.compile(r"(?:多少|几)[个名位家件项条所支]?([\u4e00-\u9fff]{1,6}?)(?:[呢吗啊]|$|[？?。，,])")
 _NOUN_FLAGS = ("n", "vn", "nz", "nt", "ns", "nr", "l", "i", "j", "eng")
 
@@ -166,8 +168,8 @@ def _groups(text: str, topic: str, nouns: list[str]) -> tuple[str, ...]:
     by_noun = next((groups for pattern, groups in _TOPIC_UNITS if pattern.search(topic.lower())), ())
     if not by_noun and nouns:
         by_noun = next((groups for pattern, groups in _HEAD_UNITS if pattern.search(nouns[-1])), ())
-    if asked and asked.group(1) == "个":  # "多少个调解员", "几个": 个 is only a classifier
-        return by_noun
+    if asked and asked.group(1) == "个":  # "多少个调解员", "几个": 个 is only a classifier of things counted
+        return by_noun or _COUNTABLE
     if asked:
         group = UNIT_GROUP[asked.group(1)]
         return ("person", "person_times") if asked.group(1) == "人" else (group,)
@@ -231,7 +233,7 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
         bare=bare,
         counted=counted_noun,
         within=within,
-        places=tuple(p for p in _PLACE.findall(text) if not _NOT_PLACE.match(p)),
+        places=tuple(p for p in _PLACE.findall(topic) if not _NOT_PLACE.match(p) and not re.search("[几个多少有]", p)),
         cue=bool(_EXAMPLE.search(text)),
         verbs=tuple(verbs),
     )
