@@ -31,6 +31,7 @@ class Report:
     correct: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     recall_at: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     with_evidence: int = 0
+    none_with_figures: int = 0  # figures printed for questions the reports cannot answer (invented)
     failures: list[str] = field(default_factory=list)
 
     def add(self, gold: dict[str, Any], answer: dict[str, Any]) -> bool:
@@ -40,6 +41,8 @@ class Report:
         self.correct[kind] += ok
         if not ok:
             self.failures.append(gold["id"])
+        if _kind(gold) == "none" and answer["figures"]:
+            self.none_with_figures += 1
         if gold.get("evidence"):
             self.with_evidence += 1
             for k in (1, 3):
@@ -56,6 +59,7 @@ class Report:
             "by_kind": {k: {"correct": self.correct[k], "total": t} for k, t in sorted(self.total.items())},
             "recall_at_1": self.recall_at[1] / self.with_evidence if self.with_evidence else 0.0,
             "recall_at_3": self.recall_at[3] / self.with_evidence if self.with_evidence else 0.0,
+            "none_with_figures": self.none_with_figures,
             "failures": self.failures,
         }
 
@@ -108,6 +112,7 @@ def summary_lines(report: Report) -> Iterable[str]:
     yield f"准确率：{data['correct']}/{data['total']}（{data['accuracy']:.1%}）"
     for kind, row in data["by_kind"].items():
         yield f"  {kind:<9}{row['correct']}/{row['total']}"
+    yield f"none 题给出的数字：{data['none_with_figures']}"
     yield f"检索召回：recall@1 {data['recall_at_1']:.1%}，recall@3 {data['recall_at_3']:.1%}"
     if data["failures"]:
         yield "未通过：" + "、".join(data["failures"])
