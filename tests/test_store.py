@@ -11,6 +11,7 @@ import os
 import select
 import shutil
 import signal
+import sys
 import time
 import traceback
 import zlib
@@ -35,11 +36,13 @@ QUESTION = "太平镇有多少人民调解员？"
 
 
 class FakeEncoder:
-    """Character bigrams hashed (crc32) into ``dim`` buckets, L2-normalised; counts passage texts."""
+    """Character bigrams hashed (crc32) into ``dim`` buckets, L2-normalised; counts the passage texts it
+    embeds, and apart from them the ledger rows' texts (``retrieval.ledger`` embeds each report's rows)."""
 
     def __init__(self, name: str = "fake", dim: int = 64) -> None:
         self.name, self.dim = name, dim
         self.passage_calls: list[int] = []
+        self.ledger_calls: list[int] = []
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), np.float32)
@@ -53,7 +56,8 @@ class FakeEncoder:
 
     def encode_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         texts = list(texts)
-        self.passage_calls.append(len(texts))
+        from_ledger = sys._getframe(1).f_globals.get("__name__") == "retrieval.ledger"
+        (self.ledger_calls if from_ledger else self.passage_calls).append(len(texts))
         return self._encode(texts)
 
 
@@ -132,7 +136,7 @@ def test_reopen_does_not_rebuild(index_dir: Path) -> None:
     version = store.current_version(index_dir)
     encoder = FakeEncoder()
     engine = Engine.open(_config(index_dir), encoder=encoder)
-    assert encoder.passage_calls == []
+    assert encoder.passage_calls == [] and encoder.ledger_calls == []  # the ledger's vectors are kept too
     assert store.current_version(index_dir) == version
     assert _first_figure(engine, QUESTION) == ("63名", "太平镇")
 
@@ -148,6 +152,8 @@ def test_other_encoder_reembeds_the_same_passages(index_dir: Path, encoder: Fake
     assert (_manifest(index_dir)["model"], _manifest(index_dir)["dim"]) == (encoder.name, encoder.dim)
     assert _passage_rows(index_dir) == before
     assert encoder.passage_calls == [len(before)]
+    assert len(encoder.ledger_calls) == 5 and len(engine.searcher.ledger.vectors[0]) == encoder.dim
+    assert sum(encoder.ledger_calls) == len(engine.searcher.ledger.entries)
     assert _first_figure(engine, QUESTION) == ("63名", "太平镇")
 
 
@@ -158,6 +164,9 @@ def test_add_report_embeds_only_its_passages(index_dir: Path, tmp_path: Path) ->
     result = engine.add_report(_renamed_copy(tmp_path))
     assert (result.report.town, result.report.year, result.replaced) == ("测试镇", 2023, None)
     assert encoder.passage_calls == [result.report.passages] and result.report.passages > 10
+    ledger = engine.searcher.ledger
+    rows = [e for e in ledger.entries if engine.searcher.corpus.passages[e.row].doc_id == result.report.doc_id]
+    assert encoder.ledger_calls == [len(rows)]  # only the new report's rows are embedded
     assert result.figures and result.figures[0].text
     after = _passage_rows(index_dir)
     assert after[:len(before)] == before
@@ -186,6 +195,7 @@ def test_same_town_and_year_replaces_the_report(index_dir: Path, tmp_path: Path)
     assert second.replaced is not None and second.replaced.doc_id == first.report.doc_id
     assert second.report.doc_id != first.report.doc_id
     assert encoder.passage_calls == [first.report.passages, second.report.passages]
+    assert len(encoder.ledger_calls) == 2
     assert len(engine.reports()) == 6
     docs = {row["doc"] for row in _passage_rows(index_dir)}
     assert first.report.doc_id not in docs and second.report.doc_id in docs
@@ -353,10 +363,11 @@ def test_changed_report_file_is_reread_on_open(tmp_path: Path) -> None:
     assert _first_figure(engine, "白云镇有多少人民调解员？") == ("63名", "白云镇")
     assert len(engine.reports()) == 2
     assert encoder.passage_calls == [next(r.passages for r in engine.reports() if r.town == "青山镇")]
+    assert len(encoder.ledger_calls) == 1
 
     encoder = FakeEncoder()
     Engine.open(_config(index_dir), encoder=encoder)
-    assert encoder.passage_calls == []  # nothing changed since: nothing re-read
+    assert encoder.passage_calls == [] and encoder.ledger_calls == []  # nothing changed since: nothing re-read
 
 
 def test_changed_file_that_no_longer_reads_keeps_the_indexed_report(tmp_path: Path) -> None:
