@@ -158,7 +158,7 @@ class Ledger:
 
 def _vectors(doc_id: str, rows: list[Entry], encoder: Encoder, cache: Path | None) -> np.ndarray:
     texts = [entry.context for entry in rows]
-    key = hashlib.sha256("\n".join([str(FORMAT), encoder.name, *texts]).encode()).hexdigest()[:16]
+    key = hashlib.sha256("\n".join([str(FORMAT), encoder.name, str(encoder.dim), *texts]).encode()).hexdigest()[:16]
     path = cache / f"{doc_id}-{key}.npy" if cache is not None else None
     if path is not None and path.exists():
         return np.load(path)

@@ -1,6 +1,8 @@
 """Shared fixtures: the real answer core over the bundled seeds (real model, real FAISS, real jieba)."""
 
 import os
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,15 @@ def seed_engine(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """An engine whose index is built from the bundled seeds in a fresh directory."""
     config = EngineConfig(index_dir=tmp_path_factory.mktemp("index"), cache_dir=model_cache)
     return Engine.open(config)
+
+
+@pytest.fixture(scope="session")
+def reports_engine(seed_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The seeds with the eight reports of ../shared/eval/reports/docs indexed beside them (built once)."""
+    from retrieval.indexing import parse_file
+
+    folder = tmp_path_factory.mktemp("reports-index")
+    shutil.copytree(seed_engine.config.index_dir, folder / "index", symlinks=True)
+    engine = Engine.open(replace(seed_engine.config, index_dir=folder / "index"), encoder=seed_engine.encoder)
+    engine.add_reports([parse_file(path) for path in sorted((SHARED / "eval" / "reports" / "docs").iterdir())])
+    return engine

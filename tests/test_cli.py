@@ -71,6 +71,9 @@ def test_eval_writes_answers_and_prints_accuracy(env: Path, tmp_path: Path,
     assert code == 0 and summary["correct"] == 3 and summary["recall_at_3"] == 1.0
     written = [json.loads(line) for line in answers.read_text(encoding="utf-8").splitlines()]
     assert [w["id"] for w in written] == ["a1", "a2", "a3"] and written[1]["found"] is False
+    assert summary["none_with_figures"] == 0
+    code, out, _ = run(capsys, "eval", str(gold))
+    assert code == 0 and "准确率：3/3" in out and "none 题给出的数字：0" in out.splitlines()
 
 
 def test_sources_lists_the_seed_reports(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

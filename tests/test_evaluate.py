@@ -132,9 +132,17 @@ def test_followup_is_scored_as_its_own_kind(figures: list[str], answer_figures: 
 
 
 def test_followup_without_figures_is_scored_as_an_example() -> None:
-    followup = gold("followup", [])
+    followup = gold("followup", []) | {"doc": "002_2896be808ceda779.txt"}
     assert score(followup, answer(f"太平镇：「{MEDIATORS}」", sources=[("太平镇", MEDIATORS)]))
     assert not score(followup, answer("太平镇：有调解委员会", sources=[("太平镇", MEDIATORS)]))
+
+
+def test_followup_without_figures_or_report_is_scored_as_none() -> None:
+    followup = gold("followup", [], evidence=[])
+    assert score(followup, answer("太平镇（2023年）中没有找到", found=False))
+    assert not score(followup, answer("太平镇：63名", [("63名", "太平镇")], found=False))
+    with_evidence_only = gold("followup", [])  # no doc: the evidence alone does not make it an example
+    assert score(with_evidence_only, answer("没有找到", found=False))
 
 
 def test_report_counts_accuracy_failures_and_recall() -> None:
@@ -153,6 +161,18 @@ def test_report_counts_accuracy_failures_and_recall() -> None:
     assert lines[0] == "准确率：2/3（66.7%）"
     assert "检索召回：recall@1 50.0%，recall@3 100.0%" in lines
     assert lines[-1] == "未通过：p002"
+
+
+def test_report_counts_figures_printed_for_none_questions() -> None:
+    report = Report()
+    report.add(gold("none", [], evidence=[], gid="n1"), answer("没有找到", found=False))
+    report.add(gold("none", [], evidence=[], gid="n2"), answer("太平镇：63名", [("63名", "太平镇")], found=False))
+    unanswerable_followup = gold("followup", [], evidence=[], gid="n3")
+    report.add(unanswerable_followup, answer("太平镇：20个", [("20个", "太平镇")]))
+    report.add(gold("figure", ["63名"], gid="f1"), answer("太平镇：20个", [("20个", "太平镇")]))
+    data = report.to_json()
+    assert data["none_with_figures"] == 2 and data["failures"] == ["n2", "n3", "f1"]
+    assert "none 题给出的数字：2" in list(summary_lines(report))
 
 
 def test_empty_report() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.documents import read_report
-from retrieval.evaluate import _figure_ok, read_gold
+from retrieval.evaluate import figure_matches, read_gold
 from retrieval.figures import UNIT_GROUPS, Figure, cn_number, extract_figures
 from retrieval.readers import read_blocks
 from seeds import seed_paths
@@ -179,7 +179,7 @@ def test_every_gold_figure_is_extracted_from_its_evidence() -> None:
             for expected in gold.get("figures") or []:
                 if re.sub(r"\s", "", expected) in re.sub(r"\s", "", evidence):
                     checked += 1
-                    if not any(_figure_ok(expected, text) for text in texts):
+                    if not any(figure_matches(expected, text) for text in texts):
                         missed.append(f"{gold['id']}: {expected}")
     assert checked > 200
     assert missed == []
