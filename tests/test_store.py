@@ -10,6 +10,7 @@ import contextlib
 import os
 import select
 import shutil
+import sys
 import signal
 import time
 import traceback
@@ -36,11 +37,13 @@ STORES = ["embedded", pytest.param("milvus", marks=pytest.mark.milvus)]
 
 
 class FakeEncoder:
-    """Character bigrams hashed (crc32) into ``dim`` buckets, L2-normalised; counts passage texts."""
+    """Character bigrams hashed (crc32) into ``dim`` buckets, L2-normalised; counts the passage texts it
+    embeds, and apart from them the ledger rows' texts (``retrieval.ledger`` embeds each report's rows)."""
 
     def __init__(self, name: str = "fake", dim: int = 64) -> None:
         self.name, self.dim = name, dim
         self.passage_calls: list[int] = []
+        self.ledger_calls: list[int] = []
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), np.float32)
@@ -54,7 +57,8 @@ class FakeEncoder:
 
     def encode_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         texts = list(texts)
-        self.passage_calls.append(len(texts))
+        from_ledger = sys._getframe(1).f_globals.get("__name__") == "retrieval.ledger"
+        (self.ledger_calls if from_ledger else self.passage_calls).append(len(texts))
         return self._encode(texts)
 
 
