@@ -15,17 +15,25 @@ COPY retrieval retrieval
 COPY embeddings embeddings
 COPY seeds seeds
 RUN /opt/fazhi/bin/pip install --index-url "$TORCH_INDEX_URL" torch==2.13.0 \
-    && /opt/fazhi/bin/pip install . \
+    && /opt/fazhi/bin/pip install .
+# Materialise the model, export it for ONNX Runtime (the one use of torch) and index the bundled reports.
+# WITH_TORCH=0 (default) then drops torch and sentence-transformers (1 GB): the default model needs neither;
+# build with WITH_TORCH=1 for FAZHI_EMBED_MODEL=<another model> or FAZHI_EMBED_RUNTIME=torch.
+ARG WITH_TORCH=0
+ENV FAZHI_CACHE_DIR=/var/lib/fazhi
+RUN /opt/fazhi/bin/fazhi index \
+    && if [ "$WITH_TORCH" = 0 ]; then /opt/fazhi/bin/pip uninstall --yes --quiet torch sentence-transformers \
+         transformers scikit-learn scipy sympy networkx onnx; fi \
     && find /opt/fazhi -name __pycache__ -prune -exec rm -rf {} +
 
-# Stage 2: the environment alone, the model exported and the bundled reports indexed.
+# Stage 2: the environment and the cache alone (no pip cache, no torch compile cache, no sources).
 FROM ${BASE}
 COPY --from=build /opt/fazhi /opt/fazhi
+COPY --from=build /var/lib/fazhi /var/lib/fazhi
 ENV PATH=/opt/fazhi/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     FAZHI_CACHE_DIR=/var/lib/fazhi
-# Materialise and export the model, index the bundled reports and answer once, so a container answers at once.
-# torch is used once here (the ONNX export) and leaves its compile cache in /tmp: dropped.
-RUN fazhi index && fazhi ask "太平镇有多少人民调解员？" && rm -rf /tmp/torchinductor_*
+# Answer once: proves the image works and leaves the prepared jieba cache in place.
+RUN fazhi ask "太平镇有多少人民调解员？"
 VOLUME ["/var/lib/fazhi/index"]
 CMD ["fazhi", "serve"]

@@ -135,8 +135,11 @@ class SentenceTransformerEncoder:
         return self._st
 
     def _load_model(self) -> SentenceTransformer:
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+        except ImportError as exc:  # e.g. the lean container image, built without torch
+            raise ModelUnavailableError(self.model, f"needs sentence-transformers and torch: {exc}") from exc
 
         transformers_logging.disable_progress_bar()  # "Loading weights" bars are noise in a CLI and in logs
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from embeddings import DEFAULT_MODEL, SentenceTransformerEncoder, default_model_dir, load_encoder
+from embeddings import DEFAULT_MODEL, ModelUnavailableError, SentenceTransformerEncoder, default_model_dir, load_encoder
 from embeddings.onnx import OnnxEncoder, token_batches
 from embeddings.onnx_export import export_dir
 from embeddings.tokens import TokenIds
@@ -96,3 +96,11 @@ def test_cold_ask_imports_only_what_it_needs(seed_engine: Engine, model_cache: P
     answer, heavy = out.stdout.strip().rsplit("\n", 1)
     assert "63名" in answer and "太平镇" in answer
     assert heavy == "[]"
+
+
+def test_without_sentence_transformers_the_torch_path_is_unavailable(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lean image has no torch: asking for the torch runtime says so instead of a traceback."""
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import now raises ImportError
+    with pytest.raises(ModelUnavailableError, match="sentence-transformers"):
+        SentenceTransformerEncoder(tmp_path, name="other").load()
