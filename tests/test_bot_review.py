@@ -34,7 +34,7 @@ from retrieval.render import comparison_rows, render
 from retrieval.review import ReviewStore
 from seeds import seed_paths
 
-COMPARE = "各镇化解矛盾纠纷的数量分别是多少？"
+COMPARE = "各镇网格员分别是多少？"
 
 
 def buttons(call: Call) -> dict[str, str]:

@@ -77,7 +77,7 @@ def test_different_kinds_of_unit_are_grouped_and_marked() -> None:
 
 
 def test_most_is_ranked_in_the_table(seed_engine: Engine) -> None:
-    answer = seed_engine.ask("哪个镇的调解员最多？")
+    answer = seed_engine.ask("哪个镇网格员最多？")
     rows = comparison_rows(answer)
     assert len(rows) >= 2 and [r.value for r in rows] == sorted((r.value for r in rows), reverse=True)
     block = render(answer, table=True).splitlines()[2:2 + len(rows)]
