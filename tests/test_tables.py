@@ -76,6 +76,14 @@ def test_different_kinds_of_unit_are_grouped_and_marked() -> None:
     assert not table_notes(comparison_rows(comparison([SENTENCES[2], ("黑水镇", 2024, "全镇调解员共计104名。", "104名")])))
 
 
+def test_most_is_ranked_in_the_table(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("哪个镇网格员最多？")
+    rows = comparison_rows(answer)
+    assert len(rows) >= 2 and [r.value for r in rows] == sorted((r.value for r in rows), reverse=True)
+    block = render(answer, table=True).splitlines()[2:2 + len(rows)]
+    assert [line.split()[0] for line in block] == [r.unit for r in rows]
+
+
 def test_csv_keeps_figures_verbatim() -> None:
     answer = comparison(SENTENCES)
     parsed = list(csv.DictReader(io.StringIO(table_csv(answer))))
