@@ -75,33 +75,31 @@ def _fits(query: Query, entry: Entry) -> bool:
 
 
 def candidate_features(query: Query, searcher: Searcher, hits: list[Hit]) -> tuple[list[Entry], np.ndarray]:
-    """Every fitting ledger row of the best passages ``hits`` and the rows of the same passages nearest the
+    """Every fitting ledger row of the best passages ``hits`` and the rows of the other passages nearest the
     question by meaning, with their features (one row of ``FEATURES`` each)."""
-    ledger = searcher.ledger
+    near = [row for h in hits for row in searcher.ledger.at(h.row)]
+    if not near:
+        return [], np.zeros((0, len(FEATURES)), np.float32)
     scores = {h.row: (rank, h.score) for rank, h in enumerate(hits)}
-    near = [i for h in hits for i in ledger.by_row.get(h.row, ())]
-    similarity = ledger.scores(searcher.query_vector(query.text), near)
+    similarity = np.stack([row.vector for row in near]) @ searcher.query_vector(query.text).astype(np.float32)
     order = np.argsort(-similarity, kind="stable")
-    row_rank = {near[i]: rank for rank, i in enumerate(order)}
-    row_similarity = dict(zip(near, similarity.tolist(), strict=True))
+    row_rank = {int(i): rank for rank, i in enumerate(order)}
     top = {h.row for h in hits[:PASSAGES]}
-    chosen = sorted({i for i in near if ledger.entries[i].row in top} | {near[i] for i in order[:ROWS]})
-    candidate_rows = np.array(sorted({ledger.entries[i].row for i in chosen}), dtype=np.int64)
-    dense = dict(zip(candidate_rows.tolist(), searcher.passage_similarity(query.text, candidate_rows).tolist(),
-                     strict=True))
+    chosen = sorted({i for i, row in enumerate(near) if row.entry.row in top} | {int(i) for i in order[:ROWS]})
+    rows = np.array(sorted({near[i].entry.row for i in chosen}), dtype=np.int64)
+    dense = dict(zip(rows.tolist(), searcher.passage_similarity(query.text, rows).tolist(), strict=True))
     ctx = Context(query, term_weight(searcher))
     entries, matrix = [], []
     for i in chosen:
-        entry = ledger.entries[i]
+        entry = near[i].entry
         if not _fits(query, entry):
             continue
         passage = searcher.corpus.passages[entry.row]
         rank, score = scores[entry.row]
         matrix.append(features(ctx, entry, passage_text=passage.clean, section=" ".join(passage.section),
                                report_year=searcher.corpus.reports[passage.doc_id].year,
-                               row_similarity=row_similarity[i], row_rank=row_rank[i],
-                               passage_similarity=dense[entry.row], passage_score=score,
-                               passage_rank=rank))
+                               row_similarity=float(similarity[i]), row_rank=row_rank[i],
+                               passage_similarity=dense[entry.row], passage_score=score, passage_rank=rank))
         entries.append(entry)
     return entries, (np.stack(matrix) if matrix else np.zeros((0, len(FEATURES)), np.float32))
 
@@ -114,7 +112,7 @@ def _source(searcher: Searcher, row: int, score: float) -> Source:
 def _citation(searcher: Searcher, query: Query, best: Candidate, scores: dict[int, float]) -> Citation:
     extras: tuple[Figure, ...] = ()
     if query.kind == "multi":
-        same = [searcher.ledger.entries[i] for i in searcher.ledger.by_row.get(best.row, ())]
+        same = [row.entry for row in searcher.ledger.at(best.row)]
         extras = tuple(e.figure for e in same if e.sentence == best.sentence and e.figure.start > best.figure.start)
     return Citation(_source(searcher, best.row, scores.get(best.row, 0.0)), best.sentence,
                     headline(best.sentence, best.figure), best.figure, extras)

@@ -141,7 +141,7 @@ class Engine:
 
 def _searcher(config: EngineConfig, snapshot: Snapshot, encoder: Encoder, tokenizer: Tokenizer,
               decision: Decision) -> Searcher:
-    ledger = Ledger.build(snapshot, encoder, tokenizer.tagged, config.index_dir / "ledger")
+    ledger = Ledger(snapshot, encoder, tokenizer.tagged, config.index_dir / "ledger")
     return Searcher(snapshot, encoder, tokenizer, ledger, decision)
 
 

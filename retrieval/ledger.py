@@ -12,8 +12,9 @@ import io
 import logging
 import os
 import re
+import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,34 +127,49 @@ def _noun_after(rest: str, words: Callable[[str], list[tuple[str, str]]]) -> str
     return first[0][0] if first and first[0][1].startswith(("n", "zg")) else ""  # jieba tags a lone 村 zg
 
 
+@dataclass(frozen=True)
+class Row:
+    """A ledger row with its vector."""
+
+    entry: Entry
+    vector: np.ndarray
+
+
 class Ledger:
-    """All rows of one corpus snapshot, the rows of each passage, and each row's vector."""
+    """The rows of one store snapshot, read per report on first use (opening costs nothing however many
+    reports there are); a report's vectors come from ``cache`` when its rows are unchanged."""
 
-    def __init__(self, entries: list[Entry], vectors: np.ndarray) -> None:
-        self.entries = entries
-        self.vectors = vectors
-        self.by_row: dict[int, list[int]] = {}
-        for i, entry in enumerate(entries):
-            self.by_row.setdefault(entry.row, []).append(i)
+    def __init__(self, snapshot: Snapshot, encoder: Encoder, words: Callable[[str], list[tuple[str, str]]],
+                 cache: Path | None) -> None:
+        self._snapshot, self._encoder, self._words, self._cache = snapshot, encoder, words, cache
+        self._reports: dict[str, dict[int, list[Row]]] = {}
+        self._lock = threading.Lock()
 
-    @classmethod
-    def build(cls, snapshot: Snapshot, encoder: Encoder, words: Callable[[str], list[tuple[str, str]]],
-              cache: Path | None) -> "Ledger":
-        """Rows of every passage of ``snapshot``; vectors from ``cache`` where a report's rows are unchanged."""
-        entries: list[Entry] = []
-        parts: list[np.ndarray] = []
-        for doc_id in snapshot.reports:
-            rows = [e for row in snapshot.rows([doc_id]) for e in passage_entries(int(row), snapshot.passages[int(row)],
-                                                                                 words)]
-            entries += rows
-            parts.append(_vectors(doc_id, rows, encoder, cache))
-        return cls(entries, np.concatenate(parts) if parts else np.zeros((0, encoder.dim), np.float32))
+    def report(self, doc_id: str) -> dict[int, list[Row]]:
+        """The rows of one report by passage row, in reading order."""
+        found = self._reports.get(doc_id)
+        if found is not None:
+            return found
+        with self._lock:
+            if doc_id not in self._reports:
+                snapshot = self._snapshot
+                entries = [e for row in snapshot.rows([doc_id])
+                           for e in passage_entries(int(row), snapshot.passages[int(row)], self._words)]
+                vectors = _vectors(doc_id, entries, self._encoder, self._cache)
+                by_row: dict[int, list[Row]] = {}
+                for entry, vector in zip(entries, vectors, strict=True):
+                    by_row.setdefault(entry.row, []).append(Row(entry, vector))
+                self._reports[doc_id] = by_row
+            return self._reports[doc_id]
 
-    def scores(self, query_vector: np.ndarray, ids: Sequence[int]) -> np.ndarray:
-        """Cosine of ``query_vector`` with the rows ``ids``."""
-        if not ids:
-            return np.zeros(0, np.float32)
-        return self.vectors[np.asarray(ids)] @ query_vector.astype(np.float32)
+    def at(self, row: int) -> list[Row]:
+        """The rows of passage ``row``."""
+        return self.report(self._snapshot.passages[row].doc_id).get(row, [])
+
+    def entries(self, doc_ids: Iterable[str] | None = None) -> list[Entry]:
+        """Every row of these reports (all reports by default), in reading order."""
+        return [r.entry for doc_id in (self._snapshot.reports if doc_ids is None else doc_ids)
+                for rows in self.report(doc_id).values() for r in rows]
 
 
 def _vectors(doc_id: str, rows: list[Entry], encoder: Encoder, cache: Path | None) -> np.ndarray:
@@ -186,11 +202,10 @@ def to_csv(ledger: Ledger, passages: Passages, reports: Mapping[str, Report], *,
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
-    for entry in ledger.entries:
+    chosen = [d for d, r in reports.items() if (not town or r.town == town) and (not year or r.year == year)]
+    for entry in ledger.entries(chosen):
         passage = passages[entry.row]
         report = reports[passage.doc_id]
-        if (town and report.town != town) or (year and report.year != year):
-            continue
         figure = entry.figure
         writer.writerow([report.town, report.year, passage.section_path, figure.text,
                          "" if figure.value is None else figure.value, figure.unit, figure.qualifier or "",

@@ -236,6 +236,6 @@ def test_ledger_is_sent_as_a_csv_file(api: FakeBotApi, admin_bot: RunningBot, en
     assert rows and {row["单位"] for row in rows} == {"太平镇"} and {row["年份"] for row in rows} == {str(report.year)}
     searcher = engine.searcher
     texts = {row["数字"] for row in rows}
-    expected = {e.figure.text for e in searcher.ledger.entries
+    expected = {e.figure.text for e in searcher.ledger.entries()
                 if searcher.corpus.reports[searcher.corpus.passages[e.row].doc_id].town == "太平镇"}
     assert texts == expected and str(len(rows)) in sent.params["caption"]
