@@ -67,6 +67,8 @@ def _fits(query: Query, entry: Entry) -> bool:
         return False  # the figure's own words must name what was asked (by word, head noun or synonym)
     if entry.after and query.terms and not query.english and not names(query, entry.after):
         return False  # "19个村…" counts villages, whatever else its clause mentions
+    if query.bare and query.counted and not (entry.after and names(query, entry.after)):
+        return False  # "有多少个村": only a figure followed by 村 counts villages
     if figure.unit == "人次" and asks_people(query.text):
         return False  # "多少人" is never answered with visits (人次)
     if query.groups:

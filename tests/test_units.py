@@ -178,7 +178,7 @@ def test_batch_with_two_reports_of_one_unit_and_year_is_refused(tmp_path: Path) 
                       encoding="utf-8")
     parsed = [parse_file(first), parse_file(second)]
     with pytest.raises(DuplicateReportError) as caught:
-        add_reports(None, parsed, model="none", encoder=_NoEncoder(), tokenizer=Tokenizer())  # type: ignore[arg-type]
+        add_reports(None, parsed, encoder=_NoEncoder(), tokenizer=Tokenizer())  # type: ignore[arg-type]
     assert (caught.value.sources, caught.value.unit, caught.value.year) == ((first.name, second.name), "城南区", 2024)
     message = plain(report_error(caught.value))
     assert first.name in message and second.name in message and "城南区2024年" in message
