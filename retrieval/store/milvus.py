@@ -63,6 +63,9 @@ class MilvusStore:
                 if not self.location.startswith(("milvus://", "http")):
                     Path(self.location).parent.mkdir(parents=True, exist_ok=True)
                 self._client = _client(self.location)
+                for name in ("passages", "reports", "figures", "meta"):  # reopened collections start released
+                    if self._client.has_collection(PREFIX + name):
+                        self._client.load_collection(PREFIX + name)
             return self._client
 
     def close(self) -> None:
