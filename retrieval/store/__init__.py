@@ -120,9 +120,11 @@ class Store(Protocol):
         """The writer lock; raises IndexBusyError when another writer keeps it past ``timeout``."""
         ...
 
-    def write(self, *, model: str, dim: int, add: Sequence[NewReport] = (), drop: Sequence[str] = ()) -> str:
+    def write(self, *, model: str, dim: int, add: Sequence[NewReport] = (), drop: Sequence[str] = (),
+              compacting: bool = True) -> str:
         """Add reports and remove others (by doc id) in one atomic commit; returns the new version.
-        A store of another model or dimension is replaced by ``add`` alone."""
+        A store of another model or dimension is replaced by ``add`` alone; ``compacting=False`` defers
+        merging (bulk loads)."""
         ...
 
 

@@ -63,7 +63,17 @@ class MilvusStore:
                 if not self.location.startswith(("milvus://", "http")):
                     Path(self.location).parent.mkdir(parents=True, exist_ok=True)
                 self._client = _client(self.location)
+                for name in ("passages", "reports", "figures", "meta"):  # reopened collections start released
+                    if self._client.has_collection(PREFIX + name):
+                        self._client.load_collection(PREFIX + name)
             return self._client
+
+    def close(self) -> None:
+        """Let go of the connection (a Milvus Lite file is open in one process at a time)."""
+        with self._guard:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     def _meta(self) -> dict[str, str]:
         if not self.client.has_collection(PREFIX + "meta"):
@@ -304,11 +314,17 @@ def _iterate(client: Any, name: str, where: str, fields: list[str]) -> Iterable[
 
 def copy_into(folder: Path, location: Path) -> None:
     """Copy an embedded store (the scale corpus) into a Milvus Lite file, once."""
+    store = MilvusStore(str(location), lock_dir=location.parent)
+    try:
+        if store.version() is None:
+            _copy(folder, store)
+    finally:
+        store.close()
+
+
+def _copy(folder: Path, store: MilvusStore) -> None:
     from retrieval.store.embedded import EmbeddedStore
 
-    store = MilvusStore(str(location), lock_dir=location.parent)
-    if store.version() is not None:
-        return
     snapshot = EmbeddedStore(folder).snapshot()
     assert snapshot is not None
     batch: list[NewReport] = []
