@@ -69,6 +69,8 @@ def _fits(query: Query, entry: Entry) -> bool:
         return False  # "19个村…" counts villages, whatever else its clause mentions
     if query.bare and query.counted and not (entry.after and names(query, entry.after)):
         return False  # "有多少个村": only a figure followed by 村 counts villages
+    if query.bare and entry.sentence.startswith(entry.after + "的", figure.end):
+        return False  # "11个村委的治安监控接入…" counts the villages that did something, not all of them
     if figure.unit == "人次" and asks_people(query.text):
         return False  # "多少人" is never answered with visits (人次)
     if query.groups:

@@ -183,7 +183,7 @@ def _kind(text: str, towns: Sequence[str]) -> str:
         return "compare"
     if not quantity:
         return "example"
-    if _BREAKDOWN.search(text) or len(re.findall(r"多少|几", text)) >= 2 or len(_QUANTITY.findall(text)) >= 2:
+    if _BREAKDOWN.search(text) or len(re.findall(r"多少|几", text)) >= 2 or len(re.findall(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b", text)) >= 2:
         return "multi"
     return "figure"
 
