@@ -239,7 +239,8 @@ def parser() -> argparse.ArgumentParser:
     ledger.add_argument("--csv", metavar="FILE", help="写成 CSV 文件（Excel 可直接打开）")
     train = command("train", "用标注问题重新拟合选数字的模型，并报告留一报告的准确率")
     train.add_argument("files", nargs="+", metavar="FILE", help="标注问题（questions.jsonl 格式），需已建索引")
-    train.add_argument("--out", metavar="FILE", default=str(DECISION), help="写入的权重文件（默认随包的 decision.json）")
+    train.add_argument("--out", metavar="FILE", default=str(DECISION),
+                       help="写入的权重文件（默认随包的 decision.json）")
     train.add_argument("--no-loro", dest="loro", action="store_false", help="不做留一报告评测（更快）")
     command("serve", "运行 Telegram 机器人（需要 TELEGRAM_BOT_TOKEN）")
     review = command("review", "列出用户报告的“这个数字不对”（纠错记录）")

@@ -18,8 +18,8 @@ from retrieval.answer import Answer
 from retrieval.decision import Decision
 from retrieval.documents import Report, read_override
 from retrieval.errors import ReportError
-from retrieval.ledger import Ledger
 from retrieval.indexing import AddResult, Parsed, add_reports, changed_files, parse_file, reembed, remove_report
+from retrieval.ledger import Ledger
 from retrieval.query import Query, understand
 from retrieval.render import render
 from retrieval.search import Searcher

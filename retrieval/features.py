@@ -17,7 +17,8 @@ from retrieval.query import Query
 FEATURES = (
     "clause_exact", "clause_head", "clause_meaning", "sentence_meaning", "passage_meaning",
     "anchored", "counted_head", "counted_after_match", "counted_after_other", "person_times_for_person",
-    "missing_noun", "missing_noun_clause", "part_missing", "whole_missing", "zoned_exact", "zoned_meaning", "context_meaning",
+    "missing_noun", "missing_noun_clause", "part_missing", "whole_missing", "zoned_exact", "zoned_meaning",
+    "context_meaning",
     "row_similarity", "row_similarity_rank", "passage_similarity", "passage_score", "passage_rank",
     "unit_asked", "unit_free", "year_other", "year_same", "predicate", "total_word", "first_in_sentence",
     "problem_section", "english", "inherited", "no_town", "place_missing",

@@ -64,6 +64,7 @@ _HEAD_UNITS = (
     (re.compile(r"(?:活动|讲座|培训|会议|检查|宣传|演练|比赛)$"), ("times", "person_times")),
     (re.compile(r"(?:资料|材料|手册|文书|协议书|宣传单|明白纸|决定书|制度|清单|意见|建议)$"), ("item",)),
 )
+_ENGLISH_ASKS = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b")
 _COUNTABLE = ("generic", "person", "org", "item", "household", "level")
 _COUNTED = re.compile(r"(?:多少|几)[个名位家件项条所支]?([\u4e00-\u9fff]{1,6}?)(?:[呢吗啊]|$|[？?。，,])")
 _NOUN_FLAGS = ("n", "vn", "nz", "nt", "ns", "nr", "l", "i", "j", "eng")
@@ -183,7 +184,7 @@ def _kind(text: str, towns: Sequence[str]) -> str:
         return "compare"
     if not quantity:
         return "example"
-    if _BREAKDOWN.search(text) or len(re.findall(r"多少|几", text)) >= 2 or len(re.findall(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b", text)) >= 2:
+    if _BREAKDOWN.search(text) or len(re.findall(r"多少|几", text)) >= 2 or len(_ENGLISH_ASKS.findall(text)) >= 2:
         return "multi"
     return "figure"
 

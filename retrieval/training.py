@@ -47,7 +47,8 @@ def examples(engine: Engine, golds: Iterable[dict[str, Any]]) -> list[Example]:
                 mine = answerable and report.town == gold["town"]
                 right = np.array([mine and any(figure_matches(e, entry.figure.text) for e in expected)
                                   for entry in entries], dtype=bool)
-                out.append(Example(report.source, rows, right, mine, gold["id"], tuple(e.figure.text for e in entries), 1.0 / len(reports)))
+                out.append(Example(report.source, rows, right, mine, gold["id"],
+                                   tuple(e.figure.text for e in entries), 1.0 / len(reports)))
     return out
 
 

@@ -10,8 +10,8 @@ import contextlib
 import os
 import select
 import shutil
-import sys
 import signal
+import sys
 import time
 import traceback
 import zlib
