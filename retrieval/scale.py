@@ -7,7 +7,7 @@ the town renamed, its BM25 terms, and the seed passage's real embedding with a s
 
 Measured per store, in a fresh process (so that the build does not count): open time; per question kind the
 p50/p95 of ``understand`` + ``Searcher.candidates`` (BM25 and dense top-k within the filters) + figure choice
-over the candidates (``compose.figure_candidates``), query embedding excluded (done before timing);
+over the candidates (``compose.candidate_features`` and the fitted decision), query embedding excluded (done before timing);
 recall@10 of the dense search against an exact one; size on disk; peak RSS; time to add one report
 (parse, embed with the real model, commit).
 """
@@ -171,7 +171,8 @@ def measure(folder: Path, store: str, settings: dict[str, str]) -> dict[str, Any
             understood = time.perf_counter()
             hits = searcher.candidates(query.text, towns=set(query.towns) or None,
                                        years={query.year} if query.year else None)
-            compose.figure_candidates(query, searcher, hits)
+            entries, rows = compose.candidate_features(query, searcher, hits)
+            searcher.decision.confidence(rows, [e.figure.text for e in entries])
             done = time.perf_counter()
             understanding.setdefault(kind, []).append((understood - started) * 1000)
             retrieval.setdefault(kind, []).append((done - understood) * 1000)
