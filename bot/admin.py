@@ -19,7 +19,7 @@ from telegram.constants import ParseMode
 from bot import handlers, replies
 from bot.handlers import Context, engine_of, is_admin, reviews_of
 from retrieval.errors import FazhiError
-from retrieval.figures import extract_figures
+from retrieval.reports.figures import extract_figures
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ async def remove_button(update: Update, context: Context) -> None:
 @admin_only
 async def ledger(update: Update, context: Context) -> None:
     """/ledger 太平镇 [2023]: every figure of that unit's reports as a CSV file."""
-    from retrieval.ledger import to_csv
+    from retrieval.answers.ledger import to_csv
 
     message = update.effective_message
     args = context.args or []

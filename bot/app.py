@@ -22,7 +22,7 @@ from telegram.ext import (
 from bot import admin, feedback, handlers, replies
 from bot.settings import Settings
 from retrieval.engine import Engine
-from retrieval.review import ReviewStore
+from retrieval.tools.review import ReviewStore
 
 logger = logging.getLogger(__name__)
 

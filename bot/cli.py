@@ -28,7 +28,7 @@ def _engine(settings: Settings, args: argparse.Namespace) -> Engine:
 
 
 def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
-    from retrieval.render import is_table, render, table_csv
+    from retrieval.answers.render import is_table, render, table_csv
 
     answer = engine.ask(args.question, args.history or ())
     if args.json:
@@ -38,7 +38,7 @@ def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     else:
         print(render(answer, table=True))
     if args.chart:
-        from retrieval.chart import bar_chart
+        from retrieval.answers.chart import bar_chart
 
         Path(args.chart).write_bytes(bar_chart(answer))
         print(f"图表已保存：{args.chart}", file=sys.stderr)
@@ -48,7 +48,7 @@ def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
 def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
     """``fazhi review``: the figures users reported, as a list or CSV; ``--export`` writes the confirmed ones
     as gold questions."""
-    from retrieval.review import STATUS_NAMES, ReviewStore, items_csv, write_gold
+    from retrieval.tools.review import STATUS_NAMES, ReviewStore, items_csv, write_gold
 
     store = ReviewStore(settings.review_path(Path(args.index_dir) if args.index_dir else None))
     items = store.items()
@@ -95,7 +95,7 @@ def _files(paths: Sequence[str]) -> list[Path]:
 
 
 def cmd_index(engine: Engine, args: argparse.Namespace) -> int:
-    from retrieval.indexing import parse_file
+    from retrieval.reports.indexing import parse_file
 
     if args.remove:
         town, year = args.remove
@@ -122,7 +122,7 @@ def cmd_sources(engine: Engine, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
-    from retrieval.evaluate import Report, read_gold, summary_lines
+    from retrieval.tools.evaluate import Report, read_gold, summary_lines
 
     report, lines = Report(), []
     for gold in read_gold(Path(args.file)):
@@ -136,7 +136,7 @@ def cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
 
 
 def cmd_ledger(engine: Engine, args: argparse.Namespace) -> int:
-    from retrieval.ledger import to_csv
+    from retrieval.answers.ledger import to_csv
 
     searcher = engine.searcher
     table = to_csv(searcher.ledger, searcher.corpus.passages, searcher.corpus.reports, town=args.town,
@@ -150,9 +150,9 @@ def cmd_ledger(engine: Engine, args: argparse.Namespace) -> int:
 
 
 def cmd_train(engine: Engine, args: argparse.Namespace) -> int:
-    from retrieval.decision import fit
-    from retrieval.evaluate import read_gold
-    from retrieval.training import examples, leave_one_report_out, summary
+    from retrieval.answers.decision import fit
+    from retrieval.tools.evaluate import read_gold
+    from retrieval.tools.training import examples, leave_one_report_out, summary
 
     golds = [gold for path in args.files for gold in read_gold(Path(path))]
     items = examples(engine, golds)
@@ -166,11 +166,11 @@ def cmd_train(engine: Engine, args: argparse.Namespace) -> int:
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     config = settings.engine_config(Path(args.index_dir) if args.index_dir else None)
     if args.scale:
-        from retrieval.scale import run_scale
+        from retrieval.tools.scale import run_scale
 
         figures = run_scale(config, args.scale, stores=tuple(args.stores.split(",")))
     else:
-        from retrieval.bench import run_bench
+        from retrieval.tools.bench import run_bench
 
         figures = run_bench(config, rounds=args.rounds, questions=Path(args.questions) if args.questions else None,
                             serve_command=[sys.executable, "-m", "bot.memory"])

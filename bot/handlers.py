@@ -34,12 +34,12 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import replies
 from bot.settings import Settings
-from retrieval.answer import Answer
+from retrieval.answers.answer import Answer
+from retrieval.answers.render import is_table, render
 from retrieval.engine import Engine
 from retrieval.errors import FazhiError
-from retrieval.indexing import AddResult
-from retrieval.render import is_table, render
-from retrieval.review import ReviewStore
+from retrieval.reports.indexing import AddResult
+from retrieval.tools.review import ReviewStore
 
 logger = logging.getLogger(__name__)
 

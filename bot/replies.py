@@ -1,7 +1,7 @@
 """Every sentence the bot shows a user, in Chinese, and the few helpers that format them as Telegram HTML.
 
 Anything user-provided or taken from a report is escaped here; the answer itself is rendered by
-``retrieval.render.render(answer, html=True)``, which escapes its own text.
+``retrieval.answers.render.render(answer, html=True)``, which escapes its own text.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ import re
 from collections.abc import Sequence
 from html import escape, unescape
 
-from retrieval.answer import Citation, Source
-from retrieval.chart import ChartError
-from retrieval.documents import Report
+from retrieval.answers.answer import Citation, Source
+from retrieval.answers.chart import ChartError
 from retrieval.errors import (
     DuplicateReportError,
     FazhiError,
@@ -23,8 +22,9 @@ from retrieval.errors import (
     UnknownReportError,
     UnsupportedFormatError,
 )
-from retrieval.indexing import AddResult
-from retrieval.review import STATUS_NAMES, ReviewItem
+from retrieval.reports.documents import Report
+from retrieval.reports.indexing import AddResult
+from retrieval.tools.review import STATUS_NAMES, ReviewItem
 
 MAX_MESSAGE_CHARS = 4096
 MAX_QUESTION_CHARS = 300

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from embeddings import DEFAULT_MODEL
 from retrieval.engine import EngineConfig
-from retrieval.review import DB_NAME
+from retrieval.tools.review import DB_NAME
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"

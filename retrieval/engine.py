@@ -13,18 +13,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from embeddings import DEFAULT_MODEL, Encoder, load_encoder
-from retrieval import compose
-from retrieval.answer import Answer
-from retrieval.decision import Decision
-from retrieval.documents import Report, read_override
+from retrieval.answers import compose
+from retrieval.answers.answer import Answer
+from retrieval.answers.decision import Decision
+from retrieval.answers.ledger import Ledger
+from retrieval.answers.query import Query, understand
+from retrieval.answers.render import render
 from retrieval.errors import ReportError
-from retrieval.indexing import AddResult, Parsed, add_reports, changed_files, parse_file, reembed, remove_report
-from retrieval.ledger import Ledger
-from retrieval.query import Query, understand
-from retrieval.render import render
-from retrieval.search import Searcher
+from retrieval.reports.documents import Report, read_override
+from retrieval.reports.indexing import AddResult, Parsed, add_reports, changed_files, parse_file, reembed, remove_report
+from retrieval.search.hybrid import Searcher
+from retrieval.search.tokenize import Tokenizer
 from retrieval.store import NewReport, Snapshot, Store, legacy, open_store
-from retrieval.tokenize import Tokenizer
 from seeds import seed_paths
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ def seed_engine(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.fixture(scope="session")
 def reports_engine(seed_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
     """The seeds with the eight reports of ../shared/eval/reports/docs indexed beside them (built once)."""
-    from retrieval.indexing import parse_file
+    from retrieval.reports.indexing import parse_file
 
     folder = tmp_path_factory.mktemp("reports-index")
     shutil.copytree(seed_engine.config.index_dir, folder / "index", symlinks=True)

@@ -25,8 +25,8 @@ from bot import handlers, replies
 from bot.app import build_application, poll, run
 from bot.replies import split_html
 from bot.settings import Settings
+from retrieval.answers.render import render
 from retrieval.engine import Engine
-from retrieval.render import render
 
 TOKEN = "123456789:AAH-test-token-that-must-never-be-logged"
 USER, OTHER, ADMIN, STRANGER = 1001, 1002, 42, 666

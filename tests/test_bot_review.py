@@ -29,9 +29,9 @@ from test_bot import (  # noqa: F401 - fixtures
 )
 
 from bot import replies
+from retrieval.answers.render import comparison_rows, render
 from retrieval.engine import Engine
-from retrieval.render import comparison_rows, render
-from retrieval.review import ReviewStore
+from retrieval.tools.review import ReviewStore
 from seeds import seed_paths
 
 COMPARE = "各镇网格员分别是多少？"

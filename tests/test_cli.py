@@ -133,7 +133,7 @@ def test_python_m_bot_answers(env: Path) -> None:
 def test_retrieval_and_embeddings_never_import_upward() -> None:
     """Dependencies point one way: bot → retrieval → embeddings."""
     for package, banned in (("retrieval", ("telegram", "bot")), ("embeddings", ("telegram", "bot", "retrieval"))):
-        for path in (ROOT / package).glob("*.py"):
+        for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])

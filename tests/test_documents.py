@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.documents import (
+from retrieval.errors import MissingMetadataError, NoTextError
+from retrieval.reports.documents import (
     MAX_PASSAGE_CHARS,
     Passage,
     Report,
@@ -13,7 +14,6 @@ from retrieval.documents import (
     parse_report,
     read_report,
 )
-from retrieval.errors import MissingMetadataError, NoTextError
 from seeds import seed_paths
 
 SEEDS = {path.name[:3]: path for path in seed_paths()}

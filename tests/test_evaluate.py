@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.evaluate import Report, read_gold, score, summary_lines
+from retrieval.tools.evaluate import Report, read_gold, score, summary_lines
 
 MEDIATORS = "统筹20个人民调解委员会、专兼职人民调解员63名"
 RADIO = "远景二村“声声远景”广播电台"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.documents import read_report
-from retrieval.evaluate import figure_matches, read_gold
-from retrieval.figures import UNIT_GROUPS, Figure, cn_number, extract_figures
-from retrieval.readers import read_blocks
+from retrieval.reports.documents import read_report
+from retrieval.reports.figures import UNIT_GROUPS, Figure, cn_number, extract_figures
+from retrieval.reports.readers import read_blocks
+from retrieval.tools.evaluate import figure_matches, read_gold
 from seeds import seed_paths
 from tests.conftest import SHARED
 

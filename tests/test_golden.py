@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from docx import Document
 
-from retrieval.answer import Answer
+from retrieval.answers.answer import Answer
 from retrieval.engine import Engine
-from retrieval.evaluate import Report, read_gold
-from retrieval.evaluate import _kind as scored_kind
+from retrieval.tools.evaluate import Report, read_gold
+from retrieval.tools.evaluate import _kind as scored_kind
 from tests.conftest import SHARED
 
 GOLD = read_gold(SHARED / "eval" / "questions.jsonl")

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from retrieval.documents import Passage
+from retrieval.answers.ledger import CSV_FIELDS, passage_entries, sentences
 from retrieval.engine import Engine
-from retrieval.ledger import CSV_FIELDS, passage_entries, sentences
-from retrieval.tokenize import Tokenizer
+from retrieval.reports.documents import Passage
+from retrieval.search.tokenize import Tokenizer
 
 # Sentences copied from seeds/; each row: the figure, its clause, the noun right after it ("" when none follows).
 ENTRIES = [

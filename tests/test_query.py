@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.documents import read_report
-from retrieval.query import Query, understand
-from retrieval.tokenize import Tokenizer
+from retrieval.answers.query import Query, understand
+from retrieval.reports.documents import read_report
+from retrieval.search.tokenize import Tokenizer
 from seeds import seed_paths
 
 GOLD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "questions.jsonl"
@@ -199,7 +199,7 @@ def test_question_alone_ignores_an_empty_history(tokenizer: Tokenizer) -> None:
     pytest.param("太平镇有多少人民调解员？", [], id="single"),
 ])
 def test_split_parts(text: str, parts: list[str]) -> None:
-    from retrieval.query import split_parts
+    from retrieval.answers.query import split_parts
 
     assert split_parts(text) == parts
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import docx
 import pytest
 
-from retrieval.documents import read_report
 from retrieval.errors import NoTextError, UnsupportedFormatError
-from retrieval.readers import READABLE, read_blocks, table_blocks
+from retrieval.reports.documents import read_report
+from retrieval.reports.readers import READABLE, read_blocks, table_blocks
 
 TITLE = "青山镇2024年法治政府建设工作报告"
 OPENING = (

@@ -26,8 +26,8 @@ import pytest
 import retrieval.engine
 from retrieval.engine import Engine, EngineConfig
 from retrieval.errors import IndexBusyError, UnknownReportError
+from retrieval.search.tokenize import Tokenizer
 from retrieval.store import embedded, open_store
-from retrieval.tokenize import Tokenizer
 from seeds import seed_paths
 
 TAIPING = next(path for path in seed_paths() if path.name.startswith("002_"))
@@ -38,7 +38,7 @@ STORES = ["embedded", pytest.param("milvus", marks=pytest.mark.milvus)]
 
 class FakeEncoder:
     """Character bigrams hashed (crc32) into ``dim`` buckets, L2-normalised; counts the passage texts it
-    embeds, and apart from them the ledger rows' texts (``retrieval.ledger`` embeds each report's rows)."""
+    embeds, and apart from them the ledger rows' texts (``retrieval.answers.ledger`` embeds each report's rows)."""
 
     def __init__(self, name: str = "fake", dim: int = 64) -> None:
         self.name, self.dim = name, dim
@@ -57,7 +57,7 @@ class FakeEncoder:
 
     def encode_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         texts = list(texts)
-        from_ledger = sys._getframe(1).f_globals.get("__name__") == "retrieval.ledger"
+        from_ledger = sys._getframe(1).f_globals.get("__name__") == "retrieval.answers.ledger"
         (self.ledger_calls if from_ledger else self.passage_calls).append(len(texts))
         return self._encode(texts)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval import dense, lexical
-from retrieval.documents import Passage, Report
+from retrieval.reports.documents import Passage, Report
+from retrieval.search import dense, lexical
 from retrieval.store import NewReport, Origin, compaction, embedded, snapshot
 
 DOCS = [["调解", "调解员", "人民"], ["调解员", "网格"], ["法治", "宣传", "调解"], ["网格", "网格员", "网格"],

@@ -15,13 +15,13 @@ from pixels import bar_count
 from wcwidth import wcswidth
 
 from bot.cli import main
-from retrieval.answer import Answer, Citation, Source
-from retrieval.chart import ChartError, bar_chart, chart_groups
-from retrieval.documents import Report
+from retrieval.answers.answer import Answer, Citation, Source
+from retrieval.answers.chart import ChartError, bar_chart, chart_groups
+from retrieval.answers.render import TABLE_COLUMNS, comparison_rows, render, table_csv, table_notes, table_text
 from retrieval.engine import Engine
-from retrieval.figures import extract_figures
-from retrieval.render import TABLE_COLUMNS, comparison_rows, render, table_csv, table_notes, table_text
-from retrieval.review import ReviewStore, gold_rows, items_csv
+from retrieval.reports.documents import Report
+from retrieval.reports.figures import extract_figures
+from retrieval.tools.review import ReviewStore, gold_rows, items_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 # (town, year, sentence, figure): figures of different kinds (名, 人次, 场) and years, as reports print them.
@@ -108,7 +108,7 @@ def test_chart_refuses_an_answer_without_comparison(seed_engine: Engine) -> None
 
 
 def test_answering_does_not_import_matplotlib() -> None:
-    code = ("import sys; from bot import app, cli, feedback, admin, replies; import retrieval.chart; "
+    code = ("import sys; from bot import app, cli, feedback, admin, replies; import retrieval.answers.chart; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
 

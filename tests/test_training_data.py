@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from retrieval.readers import read_blocks
+from retrieval.reports.readers import read_blocks
 from tests.conftest import SHARED
 
 TRAIN = Path(__file__).parent / "data" / "train"

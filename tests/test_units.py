@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 
 from bot.replies import plain, report_error
-from retrieval.documents import parse_report, read_override, read_report, towns_in
 from retrieval.errors import DuplicateReportError, MissingMetadataError, ReportError
-from retrieval.indexing import add_reports, parse_file
-from retrieval.tokenize import Tokenizer
-from retrieval.units import (
+from retrieval.reports.documents import parse_report, read_override, read_report, towns_in
+from retrieval.reports.indexing import add_reports, parse_file
+from retrieval.reports.units import (
     body_units,
     short_names,
     unit_kind,
@@ -23,6 +22,7 @@ from retrieval.units import (
     unit_of_signature,
     unit_of_title,
 )
+from retrieval.search.tokenize import Tokenizer
 from seeds import seed_paths
 from tests.conftest import SHARED
 

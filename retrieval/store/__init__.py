@@ -19,8 +19,8 @@ from typing import Protocol
 
 import numpy as np
 
-from retrieval.documents import Passage, Report
 from retrieval.errors import IndexBusyError
+from retrieval.reports.documents import Passage, Report
 
 LOCK_TIMEOUT_S = 30.0
 

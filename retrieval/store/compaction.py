@@ -14,7 +14,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from retrieval import dense, lexical
+from retrieval.search import dense, lexical
 from retrieval.store.schema import commit_meta, name, read_meta
 
 log = logging.getLogger(__name__)

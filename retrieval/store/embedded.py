@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval import dense, lexical
+from retrieval.search import dense, lexical
 from retrieval.store import LOCK_TIMEOUT_S, NewReport, file_lock
 from retrieval.store.compaction import compact
 from retrieval.store.schema import DB, FORMAT, SCHEMA, commit_meta, connect, name, read_meta

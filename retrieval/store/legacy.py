@@ -16,7 +16,7 @@ import faiss
 import numpy as np
 
 from embeddings import Encoder
-from retrieval.documents import Passage, Report
+from retrieval.reports.documents import Passage, Report
 from retrieval.store import NewReport, Origin
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ FORMAT = 1
 def read(index_dir: Path, encoder: Encoder) -> list[NewReport] | None:
     """The reports of a format-1 index embedded with ``encoder``'s model, or None (none, other model,
     unreadable)."""
-    from retrieval.indexing import figure_rows  # indexing imports the store package
+    from retrieval.reports.indexing import figure_rows  # indexing imports the store package
 
     if not (index_dir / "current").is_symlink():
         return None

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from retrieval import dense, lexical
-from retrieval.documents import Passage, Report
+from retrieval.reports.documents import Passage, Report
+from retrieval.search import dense, lexical
 from retrieval.store import FigureRow, NewReport, Origin, file_lock
 
 FORMAT = "milvus-1"

@@ -5,7 +5,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from retrieval.documents import Passage, Report
+from retrieval.reports.documents import Passage, Report
 from retrieval.store import LOCK_TIMEOUT_S, Origin
 
 FORMAT = 2

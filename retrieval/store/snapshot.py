@@ -16,8 +16,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from retrieval import dense, lexical
-from retrieval.documents import Passage, Report
+from retrieval.reports.documents import Passage, Report
+from retrieval.search import dense, lexical
 from retrieval.store import FigureRow, Origin
 from retrieval.store.schema import name, passage_at, read_meta, stored_reports
 

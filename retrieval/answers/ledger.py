@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from embeddings import Encoder
-from retrieval.documents import Passage, Report
-from retrieval.figures import CLAUSE_BREAKS, Figure, extract_figures
+from retrieval.reports.documents import Passage, Report
+from retrieval.reports.figures import CLAUSE_BREAKS, Figure, extract_figures
 from retrieval.store import Passages, Snapshot
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from retrieval.answer import Answer
+from retrieval.answers.answer import Answer
+from retrieval.answers.render import GROUP_NAMES, NO_FIGURE, Row, comparison_rows, is_table, table_notes
 from retrieval.errors import FazhiError
-from retrieval.render import GROUP_NAMES, NO_FIGURE, Row, comparison_rows, is_table, table_notes
 
 if TYPE_CHECKING:
     from matplotlib.font_manager import FontProperties

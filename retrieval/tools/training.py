@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from retrieval import compose
-from retrieval.decision import Decision, Example, fit, outcome
+from retrieval.answers import compose
+from retrieval.answers.decision import Decision, Example, fit, outcome
 from retrieval.engine import Engine, select_reports
-from retrieval.evaluate import figure_matches
+from retrieval.tools.evaluate import figure_matches
 
 TRAINED_KINDS = ("figure", "multi", "none", "followup")
 

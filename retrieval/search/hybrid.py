@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from embeddings import Encoder
-from retrieval.decision import Decision
-from retrieval.documents import Report
-from retrieval.fusion import fuse
-from retrieval.ledger import Ledger, sentences
+from retrieval.answers.decision import Decision
+from retrieval.answers.ledger import Ledger, sentences
+from retrieval.reports.documents import Report
+from retrieval.search.fusion import fuse
+from retrieval.search.tokenize import Tokenizer
 from retrieval.store import Snapshot
-from retrieval.tokenize import Tokenizer
 
 __all__ = ["CANDIDATES", "Hit", "Searcher", "sentences"]
 CANDIDATES = 50

@@ -1,6 +1,6 @@
 """The fitted decision: which candidate figure answers a question, and whether any does.
 
-A logistic model over ``retrieval.features.FEATURES`` gives each candidate the probability that it is the
+A logistic model over ``retrieval.answers.features.FEATURES`` gives each candidate the probability that it is the
 answer; the best candidate of a report is answered only when that probability reaches ``threshold``, which
 ``fazhi train`` sets where an invented figure costs most (``INVENTED_COST``). The weights
 ship as ``retrieval/data/decision.json``; answering needs numpy only (scikit-learn is imported to fit).
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.features import FEATURES
+from retrieval.answers.features import FEATURES
 
 MARGIN = 0.02  # a threshold sits this far above the confidence it must exclude
 # An invented figure (for a question the reports cannot answer) is the worst outcome: it costs as much as

@@ -20,8 +20,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from retrieval.answer import Answer
-from retrieval.documents import Report
+from retrieval.answers.answer import Answer
+from retrieval.reports.documents import Report
 
 Status = Literal["open", "wrong", "ok"]
 DB_NAME = "reviews.sqlite3"

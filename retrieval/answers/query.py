@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib.resources import files
 
-from retrieval.documents import towns_in
-from retrieval.figures import UNIT_GROUP
-from retrieval.tokenize import STOPWORDS, Tokenizer
+from retrieval.reports.documents import towns_in
+from retrieval.reports.figures import UNIT_GROUP
+from retrieval.search.tokenize import STOPWORDS, Tokenizer
 
 _COMPARE = re.compile(r"哪个镇|哪些镇|哪个乡|哪些乡|各镇|各乡|各个镇|每个镇|几个镇|所有镇|哪个街道|各街道|"
                       r"哪几个镇|哪家镇|各地|对比|比较|相比|排名|哪些单位|各单位|哪个单位|"

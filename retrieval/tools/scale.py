@@ -7,7 +7,8 @@ the town renamed, its BM25 terms, and the seed passage's real embedding with a s
 
 Measured per store, in a fresh process (so that the build does not count): open time; per question kind the
 p50/p95 of ``understand`` + ``Searcher.candidates`` (BM25 and dense top-k within the filters) + figure choice
-over the candidates (``compose.candidate_features`` and the fitted decision), query embedding excluded (done before timing);
+over the candidates (``compose.candidate_features`` and the fitted decision), query embedding excluded (done
+before timing);
 recall@10 of the dense search against an exact one; size on disk; peak RSS; time to add one report
 (parse, embed with the real model, commit).
 """
@@ -30,11 +31,11 @@ from typing import Any
 import numpy as np
 
 from embeddings import Encoder
-from retrieval.documents import Report
 from retrieval.engine import Engine, EngineConfig
-from retrieval.indexing import figure_rows, parse_file, passage_terms
+from retrieval.reports.documents import Report
+from retrieval.reports.indexing import figure_rows, parse_file, passage_terms
+from retrieval.search.tokenize import Tokenizer
 from retrieval.store import FigureRow, NewReport, Origin, open_store
-from retrieval.tokenize import Tokenizer
 from seeds import seed_paths
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ def run_scale(config: EngineConfig, n: int, *, stores: tuple[str, ...] = ("embed
         started = time.perf_counter()
         build(corpus_dir(config.cache_dir, n), n, encoder)  # Milvus copies it in the measuring process
         out.setdefault("build_s", {})[name] = round(time.perf_counter() - started, 1)
-        child = subprocess.run([sys.executable, "-m", "retrieval.scale", str(folder), name, json.dumps({
+        child = subprocess.run([sys.executable, "-m", "retrieval.tools.scale", str(folder), name, json.dumps({
             "cache_dir": str(config.cache_dir), "model": config.model, "exact": str(corpus_dir(config.cache_dir, n))})],
             capture_output=True, text=True)
         if child.returncode != 0:
@@ -136,7 +137,7 @@ def run_scale(config: EngineConfig, n: int, *, stores: tuple[str, ...] = ("embed
 def measure(folder: Path, store: str, settings: dict[str, str]) -> dict[str, Any]:
     """In a fresh process: open the store, time questions, recall, size, add one report, peak RSS."""
     from embeddings import load_encoder
-    from retrieval import compose
+    from retrieval.answers import compose
 
     encoder = load_encoder(settings["model"], cache_dir=Path(settings["cache_dir"]), threads=1)
     location = str(folder / "milvus.db") if store == "milvus" else ""

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.errors import DuplicateReportError, MissingMetadataError, NoTextError, ReportError
-from retrieval.readers import read_blocks
-from retrieval.units import unit_of_report, unit_of_title
+from retrieval.reports.readers import read_blocks
+from retrieval.reports.units import unit_of_report, unit_of_title
 
 MAX_PASSAGE_CHARS = 320
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
@@ -143,7 +143,7 @@ def _find_title(lines: list[str]) -> tuple[str, int]:
 
 def towns_in(text: str) -> list[str]:
     """Town names (镇/乡/街道) mentioned in free text (a question), county prefixes removed (杭州道街道 stays
-    whole; 王集镇 is a town, 开展集镇 is not). A report's own unit comes from ``retrieval.units``."""
+    whole; 王集镇 is a town, 开展集镇 is not). A report's own unit comes from ``retrieval.reports.units``."""
     found, previous_end = [], -1
     for match in _TOWN.finditer(text):
         name = re.split(r"(?:[省市县区]|自治州)", match.group(1))[-1]

@@ -3,8 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from retrieval.documents import Report
-from retrieval.figures import Figure
+from retrieval.reports.documents import Report
+from retrieval.reports.figures import Figure
 
 Kind = Literal["figure", "multi", "example", "compare", "none"]
 

@@ -2,7 +2,7 @@
 
 Candidates are the figure-ledger rows of the passages ranked best for the question and the rows nearest it
 by meaning; a row qualifies only when its measure word fits the question and it is not about a word the
-question excludes. The fitted decision (``retrieval.decision``) scores each candidate; a report's best is
+question excludes. The fitted decision (``retrieval.answers.decision``) scores each candidate; a report's best is
 answered only above the decision's threshold, otherwise the answer says nothing was found and shows the
 closest passage. A figure from another town or another indicator is never offered in its place.
 """
@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.answer import Answer, Citation, Source
-from retrieval.documents import Passage, Report
-from retrieval.features import FEATURES, Context, anchored, asks_people, features, names
-from retrieval.figures import Figure
-from retrieval.ledger import Entry, headline, sentences
-from retrieval.matching import Match, coverage
-from retrieval.query import Query
-from retrieval.search import Hit, Searcher
+from retrieval.answers.answer import Answer, Citation, Source
+from retrieval.answers.features import FEATURES, Context, anchored, asks_people, features, names
+from retrieval.answers.ledger import Entry, headline, sentences
+from retrieval.answers.matching import Match, coverage
+from retrieval.answers.query import Query
+from retrieval.reports.documents import Passage, Report
+from retrieval.reports.figures import Figure
+from retrieval.search.hybrid import Hit, Searcher
 
 EXAMPLE_COVERAGE = 0.4
 COMPARE_COVERAGE = 0.55

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from embeddings import Encoder
-from retrieval.documents import Passage, Report, ensure_distinct, read_report
 from retrieval.errors import UnknownReportError
-from retrieval.figures import Figure, extract_figures
-from retrieval.search import sentences
+from retrieval.reports.documents import Passage, Report, ensure_distinct, read_report
+from retrieval.reports.figures import Figure, extract_figures
+from retrieval.search.hybrid import sentences
+from retrieval.search.tokenize import Tokenizer
 from retrieval.store import FigureRow, NewReport, Origin, Snapshot
-from retrieval.tokenize import Tokenizer
 
 Ledger = Callable[[Sequence[Passage]], list[FigureRow]]
 

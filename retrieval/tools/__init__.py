@@ -1,0 +1,1 @@
+"""Around the core: evaluation, training the decision, benchmarks, reviews of reported figures."""
