@@ -8,6 +8,7 @@ closest passage. A figure from another town or another indicator is never offere
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,8 +33,10 @@ _PROBLEM_SECTION = re.compile(r"问题|不足|短板|差距|困难|下一步|计
 
 @dataclass(frozen=True)
 class Candidate:
+    """A report's answer: its ledger row and the gate's confidence in it."""
+
     entry: Entry
-    probability: float
+    confidence: float
 
     @property
     def figure(self) -> Figure:
@@ -48,7 +51,7 @@ class Candidate:
         return self.entry.sentence
 
 
-def term_weight(searcher: Searcher):  # type: ignore[no-untyped-def]
+def term_weight(searcher: Searcher) -> Callable[[str, float], float]:
     """IDF weights of topic words: a verb the reports never use ("搞") hardly counts."""
     def weight(term: str, kind: float) -> float:
         if kind < 1.0 and term not in searcher.bm25:
