@@ -29,6 +29,7 @@ import numpy as np
 from retrieval.reports.documents import Passage, Report
 from retrieval.search import dense, lexical
 from retrieval.store import FigureRow, NewReport, Origin, file_lock
+from retrieval.store.snapshot import RowsAndTerms
 
 FORMAT = "milvus-1"
 PREFIX = "fazhi_"
@@ -182,7 +183,7 @@ def _insert(client: Any, item: NewReport, first: int) -> None:
         "origin": json.dumps(item.origin.__dict__, ensure_ascii=False)}])
 
 
-class MilvusSnapshot:
+class MilvusSnapshot(RowsAndTerms):
     """The live reports as of opening; passages, vectors and terms read from Milvus by row."""
 
     def __init__(self, client: Any, meta: dict[str, str], stored: list[dict[str, Any]]) -> None:
@@ -216,19 +217,6 @@ class MilvusSnapshot:
                                          limit=len(chunk)):
                 out[int(hit["row"])] = hit[field]
         return out
-
-    def rows(self, doc_ids: Iterable[str]) -> np.ndarray:
-        parts = [np.arange(first, first + count) for first, count in (self.ranges[d] for d in doc_ids)]
-        return np.concatenate(parts) if parts else np.empty(0, np.int64)
-
-    def idf(self, term: str) -> float:
-        return self.bm25.idf(term)
-
-    def has_term(self, term: str) -> bool:
-        return term in self.bm25
-
-    def lexical_scores(self, terms: Sequence[str], rows: np.ndarray) -> np.ndarray:
-        return self.bm25.scores(terms, rows)
 
     def dense_scores(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
         found = self._fetch(rows, "vector")

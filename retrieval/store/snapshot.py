@@ -59,8 +59,28 @@ class PassageTable:
             return found
 
 
+class RowsAndTerms:
+    """What every snapshot computes alike from its reports' row ranges and its BM25 postings."""
+
+    ranges: dict[str, tuple[int, int]]
+    bm25: lexical.BM25
+
+    def rows(self, doc_ids: Iterable[str]) -> np.ndarray:
+        parts = [np.arange(first, first + count) for first, count in (self.ranges[d] for d in doc_ids)]
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+    def idf(self, term: str) -> float:
+        return self.bm25.idf(term)
+
+    def has_term(self, term: str) -> bool:
+        return term in self.bm25
+
+    def lexical_scores(self, terms: Sequence[str], rows: np.ndarray) -> np.ndarray:
+        return self.bm25.scores(terms, rows)
+
+
 @dataclass
-class EmbeddedSnapshot:
+class EmbeddedSnapshot(RowsAndTerms):
     version: str
     model: str
     dim: int
@@ -100,19 +120,6 @@ class EmbeddedSnapshot:
 
     def __len__(self) -> int:
         return int(self.alive.sum())
-
-    def rows(self, doc_ids: Iterable[str]) -> np.ndarray:
-        parts = [np.arange(first, first + count) for first, count in (self.ranges[d] for d in doc_ids)]
-        return np.concatenate(parts) if parts else np.empty(0, np.int64)
-
-    def idf(self, term: str) -> float:
-        return self.bm25.idf(term)
-
-    def has_term(self, term: str) -> bool:
-        return term in self.bm25
-
-    def lexical_scores(self, terms: Sequence[str], rows: np.ndarray) -> np.ndarray:
-        return self.bm25.scores(terms, rows)
 
     def lexical_top(self, terms: Sequence[str], k: int, rows: np.ndarray | None) -> np.ndarray:
         return self.bm25.top(terms, k, rows)
