@@ -19,7 +19,7 @@ from bot.handlers import (
     WRONG_PREFIX,
     Context,
     engine_of,
-    kept_answer,
+    pressed_answer,
     reviews_of,
     send_answer,
     settings_of,
@@ -32,11 +32,11 @@ logger = logging.getLogger(__name__)
 
 async def chart_button(update: Update, context: Context) -> None:
     """"📊 图表" under a comparison: the same comparison as a bar chart."""
-    query = update.callback_query
-    answer = kept_answer(context, query.data, CHART_PREFIX)
-    if answer is None or not isinstance(query.message, Message):
-        await query.answer(replies.ANSWER_EXPIRED, show_alert=True)
+    answer = await pressed_answer(update, context, CHART_PREFIX, replies.ANSWER_EXPIRED)
+    if answer is None:
         return
+    query = update.callback_query
+    assert isinstance(query.message, Message)
     await query.answer()
     await send_chart(context, query.message.chat_id, answer)
 
@@ -72,11 +72,11 @@ async def send_chart(context: Context, chat_id: int, answer: Answer) -> None:
 
 async def wrong_button(update: Update, context: Context) -> None:
     """"这个数字不对": store the figure for review (asking which one first when the answer has several)."""
-    query = update.callback_query
-    answer = kept_answer(context, query.data, WRONG_PREFIX)
-    if answer is None or not isinstance(query.message, Message):
-        await query.answer(replies.ANSWER_EXPIRED, show_alert=True)
+    answer = await pressed_answer(update, context, WRONG_PREFIX, replies.ANSWER_EXPIRED)
+    if answer is None:
         return
+    query = update.callback_query
+    assert isinstance(query.message, Message)
     figures = answer.figures()
     _, _, number = (query.data or "").removeprefix(WRONG_PREFIX).partition(":")
     if len(figures) > 1 and not number.isdigit():

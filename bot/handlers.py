@@ -239,6 +239,17 @@ def kept_answer(context: Context, data: str | None, prefix: str) -> Answer | Non
     return (context.chat_data or {}).get("answers", {}).get(key)
 
 
+async def pressed_answer(update: Update, context: Context, prefix: str, expired: str) -> Answer | None:
+    """The answer under a pressed button; when it has expired the user is told ``expired`` and None is
+    returned."""
+    query = update.callback_query
+    answer = kept_answer(context, query.data, prefix)
+    if answer is None or not isinstance(query.message, Message):
+        await query.answer(expired, show_alert=True)
+        return None
+    return answer
+
+
 async def send_html(
     context: Context, message: Message, html: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
@@ -257,12 +268,12 @@ async def send_html(
 
 async def more_passages(update: Update, context: Context) -> None:
     """The "其他相关段落" button: the answer's other candidate passages."""
-    query = update.callback_query
-    answer = kept_answer(context, query.data, MORE_PREFIX)
-    if answer is None or not isinstance(query.message, Message):
-        await query.answer(replies.MORE_EXPIRED, show_alert=True)
+    answer = await pressed_answer(update, context, MORE_PREFIX, replies.MORE_EXPIRED)
+    if answer is None:
         return
+    query = update.callback_query
     await query.answer()
+    assert isinstance(query.message, Message)
     await send_html(context, query.message, replies.more_sources_html(answer.sources[1:]))
 
 
