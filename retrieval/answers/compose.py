@@ -7,14 +7,13 @@ answered only above the decision's threshold, otherwise the answer says nothing 
 closest passage. A figure from another town or another indicator is never offered in its place.
 """
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from retrieval.answers.answer import Answer, Citation, Source
-from retrieval.answers.features import FEATURES, Context, anchored, asks_people, features, names
+from retrieval.answers.features import FEATURES, PROBLEMS, Context, anchored, asks_people, features, names
 from retrieval.answers.ledger import Entry, headline, sentences
 from retrieval.answers.matching import Match, coverage
 from retrieval.answers.query import Query
@@ -28,7 +27,6 @@ SOURCES = 5
 PASSAGES = 12  # best passages of a report whose figures are candidates
 ROWS = 12  # ledger rows of a report nearest the question by meaning, added to the candidates
 _PREPOSITIONS = tuple("在对向为于从")
-_PROBLEM_SECTION = re.compile(r"问题|不足|短板|差距|困难|下一步|计划|打算|思路|展望")
 
 
 @dataclass(frozen=True)
@@ -156,13 +154,13 @@ def best_passage(query: Query, searcher: Searcher, hits: list[Hit], *,
     Practices and results are preferred to a section on shortcomings or next year's plans, unless those
     are what the question asks about."""
     best: tuple[Hit, str, float] | None = None
-    asks_problems = bool(_PROBLEM_SECTION.search(query.text))
+    asks_problems = bool(PROBLEMS.search(query.text))
     best_score = 0.0
     for hit in hits[:5]:
         passage = searcher.corpus.passages[hit.row]
         cover = _cover(query, searcher, passage.clean + " ".join(passage.section)).meaning
         score = cover + 0.3 * hit.score
-        if not asks_problems and _PROBLEM_SECTION.search(passage.section_path):
+        if not asks_problems and PROBLEMS.search(passage.section_path):
             score -= 0.25
         if best is None or score > best_score:
             best, best_score = (hit, _quote(passage.text, query, searcher, whole=whole), cover), score

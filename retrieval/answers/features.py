@@ -23,7 +23,8 @@ FEATURES = (
     "unit_asked", "unit_free", "year_other", "year_same", "predicate", "total_word", "first_in_sentence",
     "problem_section", "english", "inherited", "no_town", "place_missing",
 )
-_PROBLEMS = re.compile(r"问题|不足|短板|差距|困难|下一步|计划|打算|思路|展望|202\d年工作")
+# Sections on shortcomings and next year's plans: a practice or result is not told there.
+PROBLEMS = re.compile(r"问题|不足|短板|差距|困难|下一步|计划|打算|思路|展望|202\d年工作")
 ZONES = (1.0, 0.9, 0.6, 0.35)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _TOTAL = ("全镇", "全乡", "全街道", "全区", "全县", "共计", "总计", "合计", "总共", "共有", "累计", "共")
@@ -99,7 +100,7 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
     total = sum(ctx.weight(t, k) for t, k in query.terms) or 1.0
     year_other, year_same = _year(query, report_year, entry)
     before = entry.clause[:entry.clause.find(figure.text)]
-    asks_problems = bool(_PROBLEMS.search(query.text))
+    asks_problems = bool(PROBLEMS.search(query.text))
     values = {
         "clause_exact": clause.exact,
         "clause_head": clause.head,
@@ -130,7 +131,7 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "predicate": _predicate(query, entry.clause, entry),
         "total_word": float(any(word in before for word in _TOTAL)),
         "first_in_sentence": float(entry.position == 0),
-        "problem_section": float(bool(_PROBLEMS.search(section)) and not asks_problems),
+        "problem_section": float(bool(PROBLEMS.search(section)) and not asks_problems),
         "english": float(query.english),
         "inherited": float(query.inherited),
         "no_town": float(not query.towns),
