@@ -95,7 +95,7 @@ class Engine:
     def understand(self, question: str, history: Sequence[str] = ()) -> Query:
         searcher = self.searcher
         towns = sorted({r.town for r in searcher.reports})
-        return understand(question, history, towns, searcher.tokenizer)
+        return understand(question, history, towns, searcher.tokenizer, searcher.bm25.__contains__)
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
         """Answer ``question``; ``history`` holds the earlier questions of the conversation, oldest first."""
@@ -216,6 +216,8 @@ def respond(query: Query, searcher: Searcher) -> Answer:
         lead = (f"没有{'、'.join(query.towns)}{query.year}年的报告（现有：{'、'.join(r.label for r in held)}），"
                 "不用其他年份的数字代替。")
         return compose.none_answer(query, searcher, held, searcher.rank(query.text, searcher.rows(held)), lead)
+    if query.report_date:
+        return compose.answer_report_dates(query, searcher, selected)
     if query.kind == "example" and not query.cue:  # keywords ("太平镇 人民调解员"): a figure if one fits
         figure = compose.answer_figure(query, searcher, selected)
         if figure.found:

@@ -24,6 +24,8 @@ from retrieval.tools.evaluate import Report, read_gold
 from retrieval.tools.evaluate import _kind as scored_kind
 from tests.conftest import SHARED
 
+SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
+
 GOLD = read_gold(SHARED / "eval" / "questions.jsonl")
 REPORTS_GOLD = read_gold(SHARED / "eval" / "reports" / "questions.jsonl")
 OWN = [json.loads(line) for line in (Path(__file__).parent / "data" / "golden.jsonl").read_text("utf-8").splitlines()]
@@ -167,6 +169,23 @@ DIALOGUES_RIGHT = 2  # of 5, measured 2026-12-01
 def test_dialogues(seed_engine: Engine) -> None:
     wrong = [name for name, question, history, right in DIALOGUES if not right(seed_engine.ask(question, history))]
     assert len(DIALOGUES) - len(wrong) >= DIALOGUES_RIGHT, wrong
+
+
+@pytest.mark.parametrize("question", ["雙塔鎮這份報告是哪天報的？", "双塔镇的总结落款日期", "When was the Shuangta report signed?"])
+def test_report_date_is_the_date_under_the_signature(seed_engine: Engine, question: str) -> None:
+    answer = seed_engine.ask(question).to_json()
+    [figure] = answer["figures"]
+    assert (figure["town"], figure["text"]) == ("双塔镇", "2023年2月23日")
+    signature = (SEEDS_DIR / "001_b234a11555c8550c.txt").read_text("utf-8").rstrip().splitlines()[-1]
+    assert signature.strip() == figure["text"], "quoted as the report prints it"
+
+
+def test_reports_without_a_signed_date_say_so(seed_engine: Engine) -> None:
+    one = seed_engine.ask("太平镇的报告是什么时候报的").to_json()
+    assert one["found"] is False and one["figures"] == [] and "没有落款日期" in one["answer"]
+    every = seed_engine.ask("各镇的报告都是哪天出的？").to_json()
+    assert {f["town"]: f["text"] for f in every["figures"]} == {"中塘镇": "2021年12月31日", "双塔镇": "2023年2月23日"}
+    assert "太平镇" in every["answer"] and "官塘镇" in every["answer"]
 
 
 def test_json_shape(seed_engine: Engine) -> None:

@@ -56,6 +56,13 @@ def test_table_columns_line_up_by_display_width() -> None:
     assert all(wcswidth(line) <= TABLE_COLUMNS for line in lines)
 
 
+def test_a_long_figure_is_quoted_whole_in_the_table() -> None:
+    long = ("白水镇", 2024, "截至2024年12月31日，全镇累计调解矛盾纠纷3.5万余人次。", "3.5万余人次")
+    lines = table_text(comparison_rows(comparison([SENTENCES[0], long, ("青山镇", 2024, "2025年1月20日", "2025年1月20日")])))
+    assert any("3.5万余人次" in line for line in lines.splitlines())
+    assert any("2025年1月20日" in line for line in lines.splitlines())
+
+
 def test_table_html_escapes_and_lists_units_without_a_figure() -> None:
     answer = comparison([SENTENCES[2], SENTENCES[0]])
     html = render(answer, html=True, table=True)

@@ -266,3 +266,24 @@ def none_answer(query: Query, searcher: Searcher, reports: list[Report], hits: l
     closest = (Citation(_source(searcher, hits[0].row, hits[0].score), _quote(
         searcher.corpus.passages[hits[0].row].text, query, searcher)),) if hits else ()
     return Answer(query.text, "none", False, lead, closest, (), _sources(searcher, hits, []))
+
+
+def answer_report_dates(query: Query, searcher: Searcher, reports: list[Report]) -> Answer:
+    """When each report was signed: the date under its signature, and the reports that carry none."""
+    dated = [r for r in reports if r.date]
+    missing = tuple(r.label for r in reports if not r.date)
+    if not dated:
+        lead = f"{'、'.join(missing) if len(missing) <= 3 else '这些报告'}没有落款日期，不用其他日期代替。"
+        return Answer(query.text, "none", False, lead, missing=missing)
+    citations = tuple(_signed(r) for r in dated)
+    kind = "compare" if len(reports) > 1 else "figure"
+    lead = "各报告的落款日期" if kind == "compare" else dated[0].label
+    return Answer(query.text, kind, True, lead, citations, missing if kind == "compare" else (),
+                  tuple(c.source for c in citations))
+
+
+def _signed(report: Report) -> Citation:
+    year, month, day = (int(part) for part in (report.date or "").split("-"))
+    text = f"{year}年{month}月{day}日"  # as the signature writes it (parsed by ``retrieval.reports.documents``)
+    figure = Figure(text, None, "", None, "落款日期", 0, len(text), kind="date")
+    return Citation(Source(report, "落款", text, 1.0), text, text, figure)

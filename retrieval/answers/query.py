@@ -8,7 +8,7 @@ A follow-up ("那双塔镇呢？", "处罚了几家？") takes what it lacks fro
 import re
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib.resources import files
@@ -64,9 +64,15 @@ _HEAD_UNITS = (
     (re.compile(r"(?:活动|讲座|培训|会议|检查|宣传|演练|比赛)$"), ("times", "person_times")),
     (re.compile(r"(?:资料|材料|手册|文书|协议书|宣传单|明白纸|决定书|制度|清单|意见|建议)$"), ("item",)),
 )
+# "报告是哪天报的", "各镇的报告都是哪天出的", "落款日期": the date the report itself was signed.
+_REPORT_DATE = re.compile(r"(?:报告|总结|材料|这份).{0,8}(?:哪天|哪一天|什么时候|啥时候|何时|几月几[日号]|日期).{0,4}"
+                          r"(?:报|出|写|交|发|印|签|定稿|成文|落款)|落款|成文日期|"
+                          r"\bwhen was\b.{0,30}\breport\b|\breport\b.{0,30}\b(?:dated|signed)\b", re.I)
 _ENGLISH_ASKS = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b")
 _COUNTABLE = ("generic", "person", "org", "item", "household", "level")
 _COUNTED = re.compile(r"(?:多少|几)[个名位家件项条所支]?([\u4e00-\u9fff]{1,6}?)(?:[呢吗啊]|$|[？?。，,])")
+_ASKS = re.compile(r"(?:多少|几)[个名位家件项条所支]?(?=[\u4e00-\u9fff])")
+_CJK_ONLY = re.compile(r"^[\u4e00-\u9fff]+$")
 _NOUN_FLAGS = ("n", "vn", "nz", "nt", "ns", "nr", "l", "i", "j", "eng")
 
 
@@ -94,6 +100,7 @@ class Query:
     counted: str = ""  # the noun right after the question word ("几个村" → 村)
     within: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # "志愿者里党员有多少": (志愿者,), (党员,)
     places: tuple[str, ...] = ()  # villages and communities it names ("红溪村")
+    report_date: bool = False  # asks when the report itself was signed ("报告是哪天报的")
 
 
 def normalize(question: str) -> str:
@@ -189,8 +196,46 @@ def _kind(text: str, towns: Sequence[str]) -> str:
     return "figure"
 
 
-def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> Query:
-    """Parse one question on its own (no conversation)."""
+def _rejoin(tagged: list[tuple[str, str]], known: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """Words of the reports that jieba cut apart in the question ("还迁" as 还/迁, "瞪羚的" as 瞪/羚的): pieces
+    are joined again where the reports use them as one word and a piece is a lone character or a word the
+    reports never use."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tagged):
+        word = tagged[i][0]
+        text = "".join(w for w, _ in tagged[i:i + 4])
+        joined = next((text[:n] for n in range(min(len(text), 6), len(word), -1)
+                       if _CJK_ONLY.match(text[:n]) and known(text[:n])), "")
+        pieces, used = [], 0
+        while joined and used < len(joined):
+            pieces.append(tagged[i + len(pieces)][0])
+            used += len(pieces[-1])
+        if joined and any(len(p) == 1 or not known(p) for p in pieces):
+            out.append((joined, "n"))
+            rest = used - len(joined)
+            if rest:
+                out.append((pieces[-1][-rest:], tagged[i + len(pieces) - 1][1]))
+            i += len(pieces)
+        else:
+            out.append(tagged[i])
+            i += 1
+    return out
+
+
+def _counted(topic: str, tagged: Callable[[str], list[tuple[str, str]]]) -> str:
+    """The noun right after the question word ("几个村派驻法治讲师" → 村), if one follows."""
+    asked = _COUNTED.search(topic)
+    if asked:
+        return asked.group(1)
+    after = _ASKS.search(topic)
+    first = tagged(topic[after.end():after.end() + 8]) if after else []
+    return first[0][0] if first and first[0][1].startswith(("n", "zg")) else ""
+
+
+def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer,
+            known: Callable[[str], bool] | None = None) -> Query:
+    """Parse one question on its own (no conversation); ``known`` says whether the reports use a word."""
     text = normalize(question)
     towns, unknown = find_towns(text, known_towns)
     year_match = _YEAR.search(text)
@@ -203,20 +248,20 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
     english = not re.search(r"[\u4e00-\u9fff]", text)
     terms: dict[str, float] = dict.fromkeys(_english_terms(topic), 1.0) if english else {}
     verbs: list[str] = []
-    for word, flag in tokenizer.tagged(topic):
+    tagged = tokenizer.tagged(topic)
+    for word, flag in _rejoin(tagged, known) if known else tagged:
         scaffold = word in STOPWORDS or word in UNIT_GROUP or _SCAFFOLD.match(word)
         if scaffold or english or not re.search(r"[\u4e00-\u9fffA-Za-z]", word) or word == "其他":
             continue
         terms[word] = 1.0 if flag.startswith(_NOUN_FLAGS) else 0.5
         if flag.startswith("v") and len(word) >= 2:
             verbs.append(word)
-    counted = _COUNTED.search(topic)
-    bare = not terms and counted is not None
-    counted_noun = counted.group(1) if counted else ""
+    counted_noun = _counted(topic, tokenizer.tagged)
+    bare = not terms and bool(counted_noun)
     part = _WITHIN.search(topic)
     within = (tuple(tokenizer.terms(part.group(1))), tuple(tokenizer.terms(part.group(2)))) if part else ((), ())
-    if counted and bare:  # "有几个村？": the counted noun is the whole topic
-        terms[counted.group(1)] = 1.0
+    if bare:  # "有几个村？": the counted noun is the whole topic
+        terms[counted_noun] = 1.0
     if english and terms:  # BM25 and the thesaurus read Chinese: the question carries the report's words too
         text = f"{text} {' '.join(terms)}"
     return Query(
@@ -237,6 +282,7 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer) -> 
         places=tuple(p for p in _PLACE.findall(topic) if not _NOT_PLACE.match(p) and not re.search("[几个多少有]", p)),
         cue=bool(_EXAMPLE.search(text)),
         verbs=tuple(verbs),
+        report_date=bool(_REPORT_DATE.search(text)),
     )
 
 
@@ -268,17 +314,18 @@ def split_parts(text: str) -> list[str]:
     return parts if sum(bool(asks.search(p)) for p in parts) >= 2 else []
 
 
-def understand(question: str, history: Sequence[str], known_towns: Sequence[str], tokenizer: Tokenizer) -> Query:
+def understand(question: str, history: Sequence[str], known_towns: Sequence[str], tokenizer: Tokenizer,
+               known: Callable[[str], bool] | None = None) -> Query:
     """The question read in its conversation: each earlier question resolved in turn, oldest first."""
     previous: Query | None = None
     for earlier in history:
-        previous = follow(analyze(earlier, known_towns, tokenizer), previous)
-    query = follow(analyze(question, known_towns, tokenizer), previous)
+        previous = follow(analyze(earlier, known_towns, tokenizer, known), previous)
+    query = follow(analyze(question, known_towns, tokenizer, known), previous)
     if query.kind != "multi":
         return query
     parts: list[Query] = []
     for text in split_parts(query.text):
-        part = follow(analyze(text, known_towns, tokenizer), parts[-1] if parts else query)
+        part = follow(analyze(text, known_towns, tokenizer, known), parts[-1] if parts else query)
         parts.append(replace(part, kind="figure", towns=part.towns or query.towns, year=part.year or query.year))
     return replace(query, parts=tuple(parts))
 

@@ -61,7 +61,7 @@ def table_text(rows: list[Row], columns: int = TABLE_COLUMNS) -> str:
     """The rows as an aligned text table (header first)."""
     cells = [TABLE_HEADER] + [(r.unit, str(r.year), r.figure or NO_FIGURE, r.noun) for r in rows]
     unit_w = min(max(wcswidth(c[0]) for c in cells), 12)
-    figure_w = min(max(wcswidth(c[2]) for c in cells), 12)
+    figure_w = max(wcswidth(c[2]) for c in cells)  # a figure is quoted whole, never cut
     noun_w = max(columns - unit_w - 4 - figure_w - 3, 6)
     lines = [" ".join((_fit(u, unit_w), _fit(y, 4), _fit(f, figure_w), _fit(n, noun_w))).rstrip()
              for u, y, f, n in cells]
