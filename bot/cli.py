@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.settings import Settings
 from embeddings import ModelUnavailableError
+from retrieval.answers.decision import Decision
 from retrieval.engine import Engine
 from retrieval.errors import FazhiError
 from retrieval.store import current_version
@@ -24,7 +25,9 @@ def _engine(settings: Settings, args: argparse.Namespace) -> Engine:
     if rebuild or current_version(config.index_dir, config.store) is None:
         what = f"{len(rebuild)} 份报告" if rebuild else "内置的 5 份报告"
         print(f"正在用{what}建立索引（{config.index_dir}），首次约需 1 分钟……", file=sys.stderr)
-    return Engine.open(config, progress=sys.stderr.isatty(), rebuild_from=rebuild)
+    # `fazhi train` refits the decision, so it must open even when the shipped one predates new features
+    decision = Decision.untrained() if args.command == "train" else None
+    return Engine.open(config, progress=sys.stderr.isatty(), rebuild_from=rebuild, decision=decision)
 
 
 def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:

@@ -57,9 +57,10 @@ class Engine:
 
     @classmethod
     def open(cls, config: EngineConfig, *, encoder: Encoder | None = None, progress: bool = False,
-             rebuild_from: Sequence[Path] = ()) -> "Engine":
+             rebuild_from: Sequence[Path] = (), decision: Decision | None = None) -> "Engine":
         """Open the store, building or refreshing it first when it is missing or stale (an index of the
-        older folder format is migrated); ``rebuild_from`` replaces everything with these report files."""
+        older folder format is migrated); ``rebuild_from`` replaces everything with these report files;
+        ``decision`` replaces the shipped fitted decision."""
         encoder = encoder or load_encoder(config.model, cache_dir=config.cache_dir, threads=config.threads,
                                           query_prompt=config.query_prompt, passage_prompt=config.passage_prompt,
                                           runtime=config.runtime)
@@ -70,7 +71,7 @@ class Engine:
             with store.lock():
                 snapshot = _refresh(config, store, encoder, tokenizer, progress, rebuild_from)
         tokenizer.add_words(r.town for r in snapshot.reports.values())
-        return cls(config, encoder, store, _searcher(config, snapshot, encoder, tokenizer, Decision.load()))
+        return cls(config, encoder, store, _searcher(config, snapshot, encoder, tokenizer, decision or Decision.load()))
 
     @property
     def searcher(self) -> Searcher:

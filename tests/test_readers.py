@@ -363,3 +363,15 @@ def test_scanned_pdf_has_no_text(tmp_path: Path) -> None:
     pdf.save()
     with pytest.raises(NoTextError):
         read_blocks(path)
+
+
+def test_plain_text_table_cut_by_bars_keeps_each_row(tmp_path: Path) -> None:
+    """A table exported to text as "类型｜数量" lines reads as a docx table does: one block per row, each
+    figure after its headers (the short rows are no longer dropped as headings)."""
+    path = tmp_path / "白水镇2024年法治政府建设工作报告.txt"
+    path.write_text("白水镇2024年法治政府建设工作报告\n街道涉及的诉讼案件共72起，构成如下：\n案件类型｜数量\n"
+                    "民事诉讼案件｜50起\n行政诉讼案件｜14起\n全年累计收到法院判决书41份。\n", encoding="utf-8")
+    blocks = read_blocks(path)
+    assert blocks[2:] == ["民事诉讼案件：数量50起。", "行政诉讼案件：数量14起。", "全年累计收到法院判决书41份。"]
+    _, passages = read_report(path)
+    assert any("行政诉讼案件：数量14起" in p.text for p in passages)

@@ -93,7 +93,7 @@ def candidate_features(query: Query, searcher: Searcher, hits: list[Hit]) -> tup
     chosen = sorted({i for i, row in enumerate(near) if row.entry.row in top} | {int(i) for i in order[:ROWS]})
     rows = np.array(sorted({near[i].entry.row for i in chosen}), dtype=np.int64)
     dense = dict(zip(rows.tolist(), searcher.passage_similarity(query.text, rows).tolist(), strict=True))
-    ctx = Context(query, term_weight(searcher))
+    ctx = Context(query, term_weight(searcher), searcher.bm25.__contains__)
     entries, matrix = [], []
     for i in chosen:
         entry = near[i].entry

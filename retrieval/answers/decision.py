@@ -27,7 +27,7 @@ WRONG_COST = 4.0
 GATE = ("score", "lead", "clause_meaning", "sentence_meaning", "missing_noun", "missing_noun_clause", "part_missing",
         "whole_missing", "zoned_exact",
         "zoned_meaning", "counted_after_match", "row_similarity", "passage_similarity", "unit_asked", "english",
-        "inherited", "no_town", "place_missing")
+        "inherited", "no_town", "place_missing", "missing_known", "missing_unknown")
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -62,6 +62,11 @@ class Decision:
         same = np.array([t == texts[best] for t in texts]) if texts is not None else None
         z = gate_row(rows, scores, best, same) @ np.asarray(self.gate_weights, dtype=np.float32) + self.gate_bias
         return best, float(_sigmoid(np.array(z)))
+
+    @classmethod
+    def untrained(cls) -> "Decision":
+        """A decision that answers nothing: what ``fazhi train`` starts from."""
+        return cls(FEATURES, (0.0,) * len(FEATURES), 0.0, (0.0,) * len(GATE), 0.0, 1.0)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

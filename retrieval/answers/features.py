@@ -21,7 +21,7 @@ FEATURES = (
     "context_meaning",
     "row_similarity", "row_similarity_rank", "passage_similarity", "passage_score", "passage_rank",
     "unit_asked", "unit_free", "year_other", "year_same", "predicate", "total_word", "first_in_sentence",
-    "problem_section", "english", "inherited", "no_town", "place_missing",
+    "problem_section", "english", "inherited", "no_town", "place_missing", "missing_known", "missing_unknown",
 )
 # Sections on shortcomings and next year's plans: a practice or result is not told there.
 PROBLEMS = re.compile(r"问题|不足|短板|差距|困难|下一步|计划|打算|思路|展望|202\d年工作")
@@ -36,6 +36,7 @@ class Context:
 
     query: Query
     weight: Callable[[str, float], float]
+    known: Callable[[str], bool] = lambda term: True  # whether the reports use a word at all
 
 
 def _predicate(query: Query, clause: str, entry: Entry) -> float:
@@ -64,6 +65,16 @@ def _zoned(query: Query, ctx: Context, *zones_and_kind: str) -> float:
         total += w
         found += w * max(zw * getattr(match(term, zone), kind) for zw, zone in zip(ZONES, zones, strict=True))
     return found / total if total else 0.0
+
+
+def _missing(ctx: Context, zone: str, known: bool) -> float:
+    """The weight share of the question's words that ``zone`` lacks in every form, among the words the
+    reports use (``known``: a distinguishing word the figure does not carry, 表彰 of "表彰了多少名调解员") or
+    among those they never use (colloquial words: 老百姓, 加起来)."""
+    terms = ctx.query.terms
+    total = sum(ctx.weight(t, k) for t, k in terms) or 1.0
+    lacking = sum(ctx.weight(t, k) for t, k in terms if ctx.known(t) == known and match(t, zone).meaning < 0.75)
+    return lacking / total
 
 
 def names(query: Query, word: str) -> bool:
@@ -136,5 +147,7 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "inherited": float(query.inherited),
         "no_town": float(not query.towns),
         "place_missing": float(any(place not in entry.sentence for place in query.places)),
+        "missing_known": _missing(ctx, entry.sentence + section, known=True),
+        "missing_unknown": _missing(ctx, entry.sentence + section, known=False),
     }
     return np.array([values[name] for name in FEATURES], dtype=np.float32)

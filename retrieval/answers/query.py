@@ -31,7 +31,7 @@ _BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有�
 _ASKED_UNIT = re.compile(r"(?:多少|几)\s*(" + "|".join(sorted(UNIT_GROUP, key=len, reverse=True)) + ")")
 _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
 _SCAFFOLD = re.compile(r"^(多少.*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|金额|次数|件数|场次|"
-                       r"钱|多少钱|比例|比率|占比|百分比|"
+                       r"钱|多少钱|比例|比率|占比|百分比|频率|频次|日期|时间|几号|面积|多大|"
                        r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类)$")
 # Words of the question that name the kind of figure asked for.
 _TOPIC_UNITS = (
@@ -203,10 +203,11 @@ def _rejoin(tagged: list[tuple[str, str]], known: Callable[[str], bool]) -> list
     out: list[tuple[str, str]] = []
     i = 0
     while i < len(tagged):
-        word = tagged[i][0]
+        word, flag = tagged[i]
         text = "".join(w for w, _ in tagged[i:i + 4])
-        joined = next((text[:n] for n in range(min(len(text), 6), len(word), -1)
-                       if _CJK_ONLY.match(text[:n]) and known(text[:n])), "")
+        joined = "" if flag.startswith(("m", "q")) or word in UNIT_GROUP else next(  # not 个+村: 几个村
+            (text[:n] for n in range(min(len(text), 6), len(word), -1)
+             if _CJK_ONLY.match(text[:n]) and known(text[:n])), "")
         pieces, used = [], 0
         while joined and used < len(joined):
             pieces.append(tagged[i + len(pieces)][0])

@@ -9,14 +9,15 @@ What a figure is, ``Figure.kind``, and the group a question asks for, ``Figure.g
 
 - ``count`` (the default): a number and its measure word; the group is the measure word's group in
   ``UNIT_GROUPS`` (``person`` 名/人/位, ``times`` 次/场/期, ``case`` 件/起, ``item`` 份/项/条, ``org`` 家/所,
-  ``level`` 级, ``money`` 元, ``percent`` %, ``generic`` 个 …). Chinese numerals count too (``三项保障机制``,
+  ``level`` 级, ``score`` 分 (digits only), ``money`` 元, ``percent`` %, ``generic`` 个 …). Chinese numerals count too (``三项保障机制``,
   ``“三个结合”``, ``二期``), except the value one (``一人一档``), ordinals (``第三``), idioms that list
   (``一办一庭两所``), names inside quotes (``“铁十条”``, ``“三年拆违”``) and lengths (``八米河``).
 - ``date`` (group ``date``, unit ``日期``, value None): ``2021年7月12日``, ``7月12日``, ``2021年7月``,
-  ``12月``, ``1-6月``, ``10月中旬``, ``11月底``, ``2021年底``, ``上半年``, ``二〇二六年二月九日``. A year alone
+  ``12月``, ``1-6月``, ``10月中旬``, ``11月底``, ``2021年底``, ``上半年``, ``二〇二六年二月九日``, ``“12·4”``,
+  ``“4.15”``. A year alone
   (``2021年``) is no figure.
 - ``duration`` (group ``duration``): ``3个月``, ``半年``, ``30分钟``, ``两年``, ``24小时``, ``5个工作日``.
-- ``frequency`` (group ``frequency``): ``每半个月``, ``每月``, ``每周2次``, ``每月一次``, ``一月一次``;
+- ``frequency`` (group ``frequency``): ``每半个月``, ``每月``, ``每周2次``, ``每月一次``, ``一月一次``, ``按季度``;
   ``period`` is the period (``周``, ``半个月``), ``value`` the count per period (None when not said), ``unit``
   the count's measure word (``UNIT_GROUP[unit]`` still says ``times``) or the period's.
 
@@ -45,6 +46,7 @@ UNIT_GROUPS: dict[str, tuple[str, ...]] = {
     "weight": ("吨", "公斤", "千克"),
     "household": ("户",),
     "level": ("级",),
+    "score": ("分",),
     "generic": ("个", "组"),
     "duration": ("天", "小时", "个小时", "分钟", "个月", "年", "周", "个星期", "个工作日", "工作日", "个季度"),
     "frequency": (),  # every kind of "每…": the figure's own measure word stays in ``unit``
@@ -86,12 +88,14 @@ _DATE_RE = re.compile(
     r"(?:\s*(?P<d>\d{1,2})\s*[日号]|份?(?P<part>上旬|中旬|下旬|初|底|末)?)(?![\d个])"
     rf"|[〇零一二三四五六七八九]{{4}}年{_CN_MONTH}月(?:[一二三]?十?[一二三四五六七八九十]日)?"
     rf"|(?<![\d.])(?P<y2>(?:19|20)\d\d)\s*年\s*(?:底|初|末|上半年|下半年)|(?<![\u4e00-\u9fff])[上下]半年"
+    r"|(?<![\d.·・])(?:1[0-2]|[1-9])[·・](?:[12]\d|3[01]|[1-9])(?![\d.])|(?<=“)(?:1[0-2]|[1-9])\.(?:[12]\d|3[01]|[1-9])(?=”)"
 )
 _PERIOD = r"(?:半|\d+|[两二三四五六七八九十]+)?个?(?:季度|年度|年|月|周|星期|旬|天|日)"
 _FREQUENCY_RE = re.compile(
     rf"每(?P<period>{_PERIOD})(?:(?P<fpre>至少|不少于|最少)?(?P<count>\d+|[一两二三四五六七八九十]+)"
     r"(?P<cunit>次|场|期|回|轮))?"
     r"|(?<![\d零〇一二两三四五六七八九十])(?P<period2>[一两二三]个?(?:季度|月|周|星期))(?P<count2>[一两二三])(?P<cunit2>次)"
+    r"|按(?P<period3>季度|月|周|旬)(?![份度])"
 )
 # Where a clause ends: the subject of a figure never reaches across these.
 CLAUSE_BREAKS = "，,。；;：:、！？!?《》\n"
@@ -182,6 +186,8 @@ def _plausible(sentence: str, match: re.Match[str]) -> bool:
         return False  # 100周年, 18周岁
     if num[0].isdigit():
         return True
+    if unit == "分":
+        return False  # 十分重视: "very", not a score
     if unit in _DURATION and after and after not in _AFTER_DURATION:
         return False  # 三年行动方案, 半年工作总结: a duration naming a plan, not a figure
     if num == "半":
@@ -255,7 +261,7 @@ def _date_spans(sentence: str) -> list[_Span]:
 def _frequency_spans(sentence: str) -> list[_Span]:
     spans: list[_Span] = []
     for match in _FREQUENCY_RE.finditer(sentence):
-        period = match.group("period") or match.group("period2")
+        period = match.group("period") or match.group("period2") or match.group("period3")
         count, unit = match.group("count") or match.group("count2"), match.group("cunit") or match.group("cunit2")
         value = _tidy(_number(count)) if count else None
         period_unit = re.sub(r"^(?:半|\d+|[一两二三四五六七八九十]+)", "", period)

@@ -46,6 +46,9 @@ _SPACE_IN_CJK = re.compile(rf"(?<=[{_CJK}])[ \t]+(?=[{_CJK}])")
 _SHORT_LINE = 0.8  # a PDF line narrower than this share of a full line ends its paragraph
 
 
+_CELL_BAR = re.compile(r"\s*[｜|]\s*")
+
+
 def read_blocks(path: Path) -> list[str]:
     """Paragraphs of ``path``; raises a ``ReportError`` when the file cannot be read as a report."""
     suffix = path.suffix.lower()
@@ -61,7 +64,7 @@ def read_blocks(path: Path) -> list[str]:
     elif suffix == ".md":
         blocks = _markdown_blocks(_text(data))
     else:
-        blocks = [line for line in _text(data).splitlines() if line.strip()]
+        blocks = _plain_blocks(_text(data))
     if not blocks:
         raise NoTextError(path.name)
     return blocks
@@ -140,6 +143,23 @@ def _column_headers(head: list[list[str | None]]) -> list[list[str]]:
                 parts.append(text)
         headers.append(parts)
     return headers
+
+
+def _plain_blocks(text: str) -> list[str]:
+    """Lines of plain text; a run of lines cut by ｜ or | into the same number of cells is a table
+    ("案件类型｜数量" over "行政诉讼案件｜14起"), read as ``table_blocks`` reads one."""
+    blocks: list[str] = []
+    table: list[list[str | None]] = []
+    for line in (raw.strip() for raw in text.splitlines()):
+        cells = [cell.strip() for cell in _CELL_BAR.split(line.strip("|｜"))] if _CELL_BAR.search(line) else []
+        if len(cells) >= 2 and (not table or len(cells) == len(table[0])):
+            table.append(list(cells))
+            continue
+        blocks.extend(table_blocks(table))
+        table = [list(cells)] if len(cells) >= 2 else []
+        if line and not table:
+            blocks.append(line)
+    return blocks + table_blocks(table)
 
 
 def _markdown_blocks(text: str) -> list[str]:

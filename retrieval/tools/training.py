@@ -36,8 +36,8 @@ def examples(engine: Engine, golds: Iterable[dict[str, Any]]) -> list[Example]:
         if gold["kind"] == "followup" and not expected and gold.get("evidence"):
             continue  # a follow-up asking for a practice: not a figure decision
         query = engine.understand(gold["question"], gold.get("context") or ())
-        if query.kind in ("example", "compare") and not query.quantity:
-            continue
+        if (query.kind in ("example", "compare") and not query.quantity) or query.report_date:
+            continue  # a practice, or the date under the signature: not a figure decision
         for part in (query.parts or (query,))[:1]:
             part = replace(part, kind="figure") if query.parts else part
             reports = select_reports(part, searcher)
