@@ -11,7 +11,8 @@ What a figure is, ``Figure.kind``, and the group a question asks for, ``Figure.g
   ``UNIT_GROUPS`` (``person`` 名/人/位, ``times`` 次/场/期, ``case`` 件/起, ``item`` 份/项/条, ``org`` 家/所,
   ``level`` 级, ``score`` 分 (digits only), ``money`` 元, ``percent`` %, ``generic`` 个 …). Chinese numerals
   count too (``三项保障机制``, ``“三个结合”``, ``二期``), except the value one (``一人一档``), ordinals
-  (``第三``), idioms that list (``一办一庭两所``), names inside quotes (``“铁十条”``, ``“三年拆违”``) and lengths (``八米河``).
+  (``第三``), idioms that list (``一办一庭两所``), names inside quotes (``“铁十条”``, ``“三年拆违”``) and
+  lengths (``八米河``).
 - ``date`` (group ``date``, unit ``日期``, value None): ``2021年7月12日``, ``7月12日``, ``2021年7月``,
   ``12月``, ``1-6月``, ``10月中旬``, ``11月底``, ``2021年底``, ``上半年``, ``二〇二六年二月九日``, ``“12·4”``,
   ``“4.15”``. A year alone
