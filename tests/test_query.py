@@ -197,6 +197,9 @@ def test_question_alone_ignores_an_empty_history(tokenizer: Tokenizer) -> None:
                  ["出动多少人次", "查了多少企业", "发现多少隐患"], id="three"),
     pytest.param("中塘镇有多少家企业？都是哪几类？", [], id="breakdown-is-one-question"),
     pytest.param("太平镇有多少人民调解员？", [], id="single"),
+    pytest.param("全街道涉诉案件共多少起？民事、行政诉讼、行政复议各几起",
+                 ["全街道涉诉案件共多少起", "民事几起", "行政诉讼几起", "行政复议几起"], id="items-listed-each"),
+    pytest.param("社区戒毒、社区康复的各有多少人", ["社区戒毒多少人", "社区康复的多少人"], id="each-alone"),
 ])
 def test_split_parts(text: str, parts: list[str]) -> None:
     from retrieval.answers.query import split_parts

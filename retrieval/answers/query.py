@@ -68,6 +68,7 @@ _HEAD_UNITS = (
 _REPORT_DATE = re.compile(r"(?:报告|总结|材料|这份).{0,8}(?:哪天|哪一天|什么时候|啥时候|何时|几月几[日号]|日期).{0,4}"
                           r"(?:报|出|写|交|发|印|签|定稿|成文|落款)|落款|成文日期|"
                           r"\bwhen was\b.{0,30}\breport\b|\breport\b.{0,30}\b(?:dated|signed)\b", re.I)
+_EACH = re.compile(r"^(.+?)各(?:有|是|为)?((?:几|多少).*)$")
 _ENGLISH_ASKS = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b")
 _COUNTABLE = ("generic", "person", "org", "item", "household", "level")
 _COUNTED = re.compile(r"(?:多少|几)[个名位家件项条所支]?([\u4e00-\u9fff]{1,6}?)(?:[呢吗啊]|$|[？?。，,])")
@@ -306,8 +307,15 @@ def split_parts(text: str) -> list[str]:
     """The questions inside one message: clauses that each ask for a figure (the others join the one before;
     "都是哪几类" asks for a breakdown, not another figure)."""
     asks = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条位户批天]?|哪天|什么时候|[完成办结处理]率|金额|人数")
+    pieces: list[str] = []
+    for clause in filter(None, (p.strip() for p in re.split(r"[？?；;。！!，,]", text))):
+        listed = _EACH.match(clause)  # "民事、行政诉讼、行政复议各几起": one question per item listed
+        if listed and "、" in listed.group(1):
+            pieces += [item.strip() + listed.group(2) for item in listed.group(1).split("、") if item.strip()]
+        else:
+            pieces += clause.split("、")
     parts: list[str] = []
-    for piece in filter(None, (p.strip() for p in re.split(r"[？?；;。！!，,、]", text))):
+    for piece in filter(None, (p.strip() for p in pieces)):
         if parts and not asks.search(piece):
             parts[-1] += "，" + piece
         else:
