@@ -273,3 +273,19 @@ def test_english_kinds_and_groups(tokenizer: Tokenizer, question: str, towns: tu
 def test_date_duration_frequency_questions(tokenizer: Tokenizer, question: str, groups: tuple[str, ...]) -> None:
     query = _ask(tokenizer, question)
     assert (query.kind, query.quantity, query.groups) == ("figure", True, groups)
+
+
+@pytest.mark.parametrize(("question", "reports_use", "terms"), [
+    pytest.param("中塘镇瞪羚的呢？", {"瞪羚"}, ["瞪羚"], id="rejoined"),
+    pytest.param("中塘镇下一步打算", {"下一步", "打算"}, ["下一步", "打算"], id="lone-character-joined"),
+    pytest.param("太平镇法治讲师", {"法治讲师", "法治", "讲师"}, ["法治", "讲师"], id="two-words-the-reports-use-stay"),
+    pytest.param("板溪镇有多少个村", {"个村", "村"}, ["村"], id="never-a-measure-word"),
+])
+def test_words_cut_apart_are_joined_as_the_reports_use_them(tokenizer: Tokenizer, question: str,
+                                                           reports_use: set[str], terms: list[str]) -> None:
+    query = understand(question, (), TOWNS, tokenizer, reports_use.__contains__)
+    assert _terms(query) == terms
+
+
+def test_counted_noun_mid_sentence(tokenizer: Tokenizer) -> None:
+    assert _ask(tokenizer, "中塘镇下一步给几个村派驻法治讲师").counted == "村"
