@@ -49,6 +49,9 @@ def _left_break(sentence: str, before: int) -> int:
     return max((sentence.rfind(ch, 0, before) for ch in CLAUSE_BREAKS), default=-1) + 1
 
 
+_ROW_LABEL = 20  # the longest label a table row opens with ("行标题：")
+
+
 def clause_span(sentence: str, start: int, end: int) -> tuple[int, int]:
     """Where the clause holding a figure begins and ends; a clause that is nothing but figures
     ("98批次，385人次", a table row's "2023年12件；2024年18件") takes in the clauses before it, up to
@@ -61,6 +64,8 @@ def clause_span(sentence: str, start: int, end: int) -> tuple[int, int]:
     if left > 1 and len(_words_only(sentence[left:start])) <= 3 and _FIGURE_END.search(sentence[:left - 1]):
         # "项目清单145件，已完成142件": a short verb continuing a list of figures shares its subject
         left = _left_break(sentence, left - 1)
+    if 1 < left <= _ROW_LABEL and sentence[left - 1] == "：" and _left_break(sentence, left - 1) == 0:
+        left = 0  # a table row, "民事诉讼案件：数量50起": its label names what is counted
     return left, right
 
 
