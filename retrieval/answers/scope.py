@@ -1,0 +1,62 @@
+"""Which reports a question's answer is chosen in: each report it names, or the reports its candidates fall in.
+
+A question that names one or a few units (or a corpus of a few reports) is decided in every selected report,
+exactly as before: a rank over each report's ~30 passages. A question that names no unit, or many, costs one
+call per retriever instead: the top ``candidates`` passages of BM25 and of the dense index for the whole
+question, with its unit and year filters pushed down into the stores (``Searcher.candidates``), grouped by
+report. The per-report decision then runs on those reports only; every other report in scope counts as one
+without the figure, so the cost follows ``candidates``, not the number of reports.
+
+    question ── understand ── candidates (BM25 top k ∪ dense top k, filtered) ── group by report
+                                   └── per-report decision on those reports ── top N + counts + full table
+"""
+
+from dataclasses import dataclass
+
+from retrieval.answers.query import Query
+from retrieval.reports.documents import Report
+from retrieval.search.hybrid import Hit, Searcher
+
+FEW_UNITS = 5
+CANDIDATES = 120
+TOP = 10
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScopeConfig:
+    """How a question over many units is answered (``EngineConfig`` holds one; ``FAZHI_COMPARE_TOP`` sets ``top``)."""
+
+    few: int = FEW_UNITS  # a question naming at most this many units (or a corpus this small): every report
+    candidates: int = CANDIDATES  # passages each retriever returns for a question over many units
+    top: int = TOP  # units a comparison shows; the full table goes to its CSV
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The reports to decide in (in the order of ``reports``), the others in scope, the question's candidates
+    (empty when every report is decided)."""
+
+    decide: list[Report]
+    others: list[Report]
+    hits: list[Hit]
+
+    @property
+    def grouped(self) -> bool:
+        return bool(self.others) or bool(self.hits)
+
+
+def scope(query: Query, searcher: Searcher, reports: list[Report], config: ScopeConfig) -> Scope:
+    """The reports of ``reports`` worth deciding for ``query`` (all of them when it names a few units)."""
+    if len(reports) <= config.few or (query.towns and len(query.towns) <= config.few):
+        return Scope(list(reports), [], [])
+    hits = searcher.candidates(query.text, config.candidates, **_filters(query, reports))
+    having = {searcher.corpus.passages[h.row].doc_id for h in hits}
+    return Scope([r for r in reports if r.doc_id in having], [r for r in reports if r.doc_id not in having], hits)
+
+
+def _filters(query: Query, reports: list[Report]) -> dict[str, set[str] | set[int] | None]:
+    """The unit and year filters that chose ``reports`` (``engine.select_reports``), for the stores to apply:
+    the units named, and the year asked unless no report of that year was found (then every year)."""
+    towns = set(query.towns) or None
+    years = {query.year} if query.year is not None and all(r.year == query.year for r in reports) else None
+    return {"towns": towns, "years": years}
