@@ -377,3 +377,17 @@ def ledger_name(town: str, year: str) -> str:
 def ledger_caption(town: str, year: str, rows: int) -> str:
     where = f"{town}{year + '年' if year else ''}"
     return f"{where}报告的数字台账：{rows} 个数字（单位、年份、章节、数字、计数对象、原句），Excel 可直接打开。"
+
+
+_TOPIC = re.compile(r"“([^”]{1,30})”")
+_UNSAFE = re.compile(r"[^\w\u4e00-\u9fff]+")
+
+
+def table_name(lead: str) -> str:
+    """The file name of a comparison's full table: its topic (from the answer's lead) + 比较表.csv."""
+    topic = _TOPIC.search(lead)
+    return f"{_UNSAFE.sub('_', topic.group(1)).strip('_') if topic else ''}比较表.csv"
+
+
+def table_caption(having: int, without: int) -> str:
+    return f"完整比较表：共{having}个单位有此数字，{without}个没有（每个单位一行），Excel 可直接打开。"
