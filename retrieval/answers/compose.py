@@ -51,6 +51,9 @@ class Candidate:
         return self.entry.sentence
 
 
+Found = tuple[Report, Candidate, list[Hit]]  # a report, its answer, its ranked passages
+
+
 def term_weight(searcher: Searcher) -> Callable[[str, float], float]:
     """IDF weights of topic words: a verb the reports never use ("搞") hardly counts."""
     def weight(term: str, kind: float) -> float:
@@ -194,7 +197,7 @@ def answer_figure(query: Query, searcher: Searcher, reports: list[Report],
     found = [(report, cand, hits) for report, cand, hits in results if cand is not None]
     all_hits = sorted((h for _, _, hits in results for h in hits), key=lambda h: -h.score)
     if not found:
-        return none_answer(query, searcher, reports, all_hits)
+        return none_answer(query, searcher, reports, all_hits or where.hits)
     if len(found) > 1 or query.kind == "compare":
         return compare_figures(query, searcher, reports, found, all_hits, top=config.top)
     report, cand, hits = found[0]
@@ -220,9 +223,6 @@ def answer_parts(query: Query, searcher: Searcher, reports: list[Report],
     label = citations[0].source.report.label
     ranked = tuple(dict.fromkeys(sources))[:SOURCES]
     return Answer(query.text, "multi", True, label, tuple(citations), tuple(missing), ranked)
-
-
-Found = tuple[Report, Candidate, list[Hit]]
 
 
 def _top(query: Query, found: list[Found], top: int) -> tuple[list[Found], list[Found]]:
