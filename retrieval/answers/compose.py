@@ -192,12 +192,13 @@ def answer_figure(query: Query, searcher: Searcher, reports: list[Report],
     A question that names no town, or compares towns, gets every report's figure and the towns without one;
     over many reports, only the reports its candidates fall in are decided (``retrieval.answers.scope``).
     """
-    where = scope(query, searcher, reports, config)
+    where = scope(query, searcher, reports, config,
+                  lambda row: any(_fits(query, r.entry) for r in searcher.ledger.at(row)))
     results = [(report, *best_figure(query, searcher, report)) for report in where.decide]
     found = [(report, cand, hits) for report, cand, hits in results if cand is not None]
     all_hits = sorted((h for _, _, hits in results for h in hits), key=lambda h: -h.score)
     if not found:
-        return none_answer(query, searcher, reports, all_hits or where.hits)
+        return none_answer(query, searcher, reports, where.hits or all_hits)  # the corpus's best, when grouped
     if len(found) > 1 or query.kind == "compare":
         return compare_figures(query, searcher, reports, found, all_hits, top=config.top)
     report, cand, hits = found[0]

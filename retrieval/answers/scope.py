@@ -11,6 +11,7 @@ without the figure, so the cost follows ``candidates``, not the number of report
                                    └── per-report decision on those reports ── top N + counts + full table
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from retrieval.answers.query import Query
@@ -45,12 +46,14 @@ class Scope:
         return bool(self.others) or bool(self.hits)
 
 
-def scope(query: Query, searcher: Searcher, reports: list[Report], config: ScopeConfig) -> Scope:
-    """The reports of ``reports`` worth deciding for ``query`` (all of them when it names a few units)."""
+def scope(query: Query, searcher: Searcher, reports: list[Report], config: ScopeConfig,
+          fits: Callable[[int], bool] | None = None) -> Scope:
+    """The reports of ``reports`` worth deciding for ``query`` (all of them when it names a few units): those
+    with a candidate passage (for which ``fits(row)``, when given: a passage holding a figure that may answer)."""
     if len(reports) <= config.few or (query.towns and len(query.towns) <= config.few):
         return Scope(list(reports), [], [])
     hits = searcher.candidates(query.text, config.candidates, **_filters(query, reports))
-    having = {searcher.corpus.passages[h.row].doc_id for h in hits}
+    having = {searcher.corpus.passages[h.row].doc_id for h in hits if fits is None or fits(h.row)}
     return Scope([r for r in reports if r.doc_id in having], [r for r in reports if r.doc_id not in having], hits)
 
 
