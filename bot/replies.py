@@ -142,7 +142,7 @@ def help_text(reports: Sequence[Report], username: str, admin: bool = False) -> 
         "其他聊天我不会打扰。\n\n"
         "<b>在任意聊天中引用数字</b>\n输入 @" + escape(username) + " 太平镇 人民调解员，选择结果即可发送。\n\n"
         "<b>比较与图表</b>\n问“各镇人民调解员分别是多少？”得到比较表，点“📊 图表”看柱状图；"
-        "也可以直接发送 /chart 人民调解员。\n\n"
+        "也可以直接发送 /chart 人民调解员。单位很多时表中只列前几个，完整的表另发一个 CSV 文件。\n\n"
         "<b>发现数字不对</b>\n点回答下方的“这个数字不对”，管理员会核对更正。\n\n"
         "/sources 查看已收录的报告。" + (ADMIN_HELP if admin else "")
     )

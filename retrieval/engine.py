@@ -96,8 +96,7 @@ class Engine:
 
     def understand(self, question: str, history: Sequence[str] = ()) -> Query:
         searcher = self.searcher
-        towns = sorted({r.town for r in searcher.reports})
-        return understand(question, history, towns, searcher.tokenizer)
+        return understand(question, history, searcher.towns, searcher.tokenizer)
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
         """Answer ``question``; ``history`` holds the earlier questions of the conversation, oldest first."""

@@ -84,10 +84,16 @@ def _fits(query: Query, entry: Entry) -> bool:
     return figure.group not in ("date", "frequency")
 
 
-def candidate_features(query: Query, searcher: Searcher, hits: list[Hit]) -> tuple[list[Entry], np.ndarray]:
+def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
+                       report: Report | None = None) -> tuple[list[Entry], np.ndarray]:
     """Every fitting ledger row of the best passages ``hits`` and the rows of the other passages nearest the
-    question by meaning, with their features (one row of ``FEATURES`` each)."""
-    near = [row for h in hits for row in searcher.ledger.at(h.row)]
+    question by meaning, with their features (one row of ``FEATURES`` each); ``report``: all ``hits`` are its
+    passages (its ledger is read once, not per passage)."""
+    if report is not None:
+        by_row = searcher.ledger.report(report.doc_id)
+        near = [row for h in hits for row in by_row.get(h.row, ())]
+    else:
+        near = [row for h in hits for row in searcher.ledger.at(h.row)]
     if not near:
         return [], np.zeros((0, len(FEATURES)), np.float32)
     scores = {h.row: (rank, h.score) for rank, h in enumerate(hits)}
@@ -141,7 +147,7 @@ def _topic(query: Query) -> str:
 def best_figure(query: Query, searcher: Searcher, report: Report) -> tuple[Candidate | None, list[Hit]]:
     """The report's best candidate when the decision answers it, and the report's ranked passages."""
     hits = searcher.rank(query.text, searcher.rows([report]))
-    entries, matrix = candidate_features(query, searcher, hits)
+    entries, matrix = candidate_features(query, searcher, hits, report)
     best, confidence = searcher.decision.confidence(matrix, [e.figure.text for e in entries])
     if best < 0 or confidence < searcher.decision.threshold:
         return None, hits
@@ -281,7 +287,7 @@ def compare_examples(query: Query, searcher: Searcher, reports: list[Report],
             quoted.append((best[2], Citation(_source(searcher, best[0].row, best[0].score), best[1])))
     all_hits.sort(key=lambda h: -h.score)
     if not quoted:
-        return none_answer(query, searcher, reports, all_hits)
+        return none_answer(query, searcher, reports, where.hits or all_hits)
     keep = {id(c) for _, c in sorted(quoted, key=lambda item: -item[0])[:config.top]}
     have = {c.source.report.doc_id for _, c in quoted}
     return Answer(query.text, "compare", True, f"提到“{_topic(query)}”的报告",

@@ -19,7 +19,7 @@ from retrieval.reports.documents import Report
 from retrieval.search.hybrid import Hit, Searcher
 
 FEW_UNITS = 5
-CANDIDATES = 120
+CANDIDATES = 60
 TOP = 10
 
 

@@ -56,6 +56,11 @@ class Searcher:
         # One question is ranked within several reports: embed and tokenise its text once.
         self._query = functools.lru_cache(maxsize=32)(self._embed)
 
+    @functools.cached_property
+    def towns(self) -> list[str]:
+        """The units of the corpus, sorted (read by every question: made once per snapshot)."""
+        return sorted(self._by_town)
+
     def rows(self, reports: Iterable[Report]) -> np.ndarray:
         """Passage rows of ``reports``, in reading order."""
         return self.corpus.rows(r.doc_id for r in reports)
