@@ -4,8 +4,9 @@ A question that names one or a few units (or a corpus of a few reports) is decid
 exactly as before: a rank over each report's ~30 passages. A question that names no unit, or many, costs one
 call per retriever instead: the top ``candidates`` passages of BM25 and of the dense index for the whole
 question, with its unit and year filters pushed down into the stores (``Searcher.candidates``), grouped by
-report. The per-report decision then runs on those reports only; every other report in scope counts as one
-without the figure, so the cost follows ``candidates``, not the number of reports.
+report. The per-report decision then runs on those reports only (for a figure, only on those whose candidate
+passages hold a figure that may answer); every other report in scope counts as one without the figure, so the
+cost follows ``candidates``, not the number of reports.
 
     question ── understand ── candidates (BM25 top k ∪ dense top k, filtered) ── group by report
                                    └── per-report decision on those reports ── top N + counts + full table
@@ -25,7 +26,8 @@ TOP = 10
 
 @dataclass(frozen=True, kw_only=True)
 class ScopeConfig:
-    """How a question over many units is answered (``EngineConfig`` holds one; ``FAZHI_COMPARE_TOP`` sets ``top``)."""
+    """How a question over many units is answered (``EngineConfig`` holds one; ``bot.settings`` sets ``top``
+    from ``FAZHI_COMPARE_TOP`` and ``candidates`` from ``FAZHI_CANDIDATES``)."""
 
     few: int = FEW_UNITS  # a question naming at most this many units (or a corpus this small): every report
     candidates: int = CANDIDATES  # passages each retriever returns for a question over many units
@@ -52,14 +54,15 @@ def scope(query: Query, searcher: Searcher, reports: list[Report], config: Scope
     with a candidate passage (for which ``fits(row)``, when given: a passage holding a figure that may answer)."""
     if len(reports) <= config.few or (query.towns and len(query.towns) <= config.few):
         return Scope(list(reports), [], [])
-    hits = searcher.candidates(query.text, config.candidates, **_filters(query, reports))
+    towns, years = _filters(query, reports)
+    hits = searcher.candidates(query.text, config.candidates, towns=towns, years=years)
     having = {searcher.corpus.passages[h.row].doc_id for h in hits if fits is None or fits(h.row)}
     return Scope([r for r in reports if r.doc_id in having], [r for r in reports if r.doc_id not in having], hits)
 
 
-def _filters(query: Query, reports: list[Report]) -> dict[str, set[str] | set[int] | None]:
+def _filters(query: Query, reports: list[Report]) -> tuple[set[str] | None, set[int] | None]:
     """The unit and year filters that chose ``reports`` (``engine.select_reports``), for the stores to apply:
     the units named, and the year asked unless no report of that year was found (then every year)."""
     towns = set(query.towns) or None
     years = {query.year} if query.year is not None and all(r.year == query.year for r in reports) else None
-    return {"towns": towns, "years": years}
+    return towns, years
