@@ -1,5 +1,6 @@
 """The answer object every front end renders: figures quoted verbatim, each with its source."""
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,12 +64,12 @@ class Answer:
     text: str = field(default="", compare=False)
     more: tuple[Citation, ...] = ()
 
-    @property
+    @functools.cached_property
     def units_with(self) -> int:
         """Units (towns) that have an answer, shown or in ``more``."""
         return len({c.source.report.town for c in (*self.citations, *self.more)})
 
-    @property
+    @functools.cached_property
     def units_without(self) -> int:
         """Units in scope with no report that has an answer."""
         having = {c.source.report.town for c in (*self.citations, *self.more)}

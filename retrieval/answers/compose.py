@@ -7,6 +7,7 @@ answered only above the decision's threshold, otherwise the answer says nothing 
 closest passage. A figure from another town or another indicator is never offered in its place.
 """
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -246,13 +247,24 @@ def _top(query: Query, found: list[Found], top: int) -> tuple[list[Found], list[
     return [f for f in found if id(f) in keep], [f for f in found if id(f) not in keep]
 
 
+def _labels_without(searcher: Searcher, reports: list[Report], have: set[str]) -> tuple[str, ...]:
+    """The labels of ``reports`` (in order) except those of ``have``; of every report, a few slices of one
+    cached tuple (a question over thousands of units lists them all for its CSV)."""
+    labels, place = searcher.labels
+    if len(reports) != len(labels):
+        return tuple(labels[place[r.doc_id]] for r in reports if r.doc_id not in have)
+    cuts = sorted(place[doc_id] for doc_id in have)
+    parts = [labels[start + 1:end] for start, end in itertools.pairwise([-1, *cuts, len(labels)])]
+    return tuple(itertools.chain.from_iterable(parts))
+
+
 def compare_figures(query: Query, searcher: Searcher, reports: list[Report], found: list[Found],
                     all_hits: list[Hit], *, top: int = DEFAULT_SCOPE.top) -> Answer:
     """Each report's figure, the ``top`` shown and the rest in ``more``; the reports without one in ``missing``."""
     scores = {h.row: h.score for h in all_hits}
     shown, rest = _top(query, found, top)
     have = {report.doc_id for report, _, _ in found}
-    missing = tuple(r.label for r in reports if r.doc_id not in have)
+    missing = _labels_without(searcher, reports, have)
     lead = f"各报告中“{_topic(query)}”的数字"
     return Answer(query.text, "compare", True, lead, tuple(_citation(searcher, query, c, scores) for _, c, _ in shown),
                   missing, _sources(searcher, all_hits, [c.row for _, c, _ in shown]),
@@ -289,10 +301,10 @@ def compare_examples(query: Query, searcher: Searcher, reports: list[Report],
     if not quoted:
         return none_answer(query, searcher, reports, where.hits or all_hits)
     keep = {id(c) for _, c in sorted(quoted, key=lambda item: -item[0])[:config.top]}
-    have = {c.source.report.doc_id for _, c in quoted}
+    missing = _labels_without(searcher, reports, {c.source.report.doc_id for _, c in quoted})
     return Answer(query.text, "compare", True, f"提到“{_topic(query)}”的报告",
-                  tuple(c for _, c in quoted if id(c) in keep), tuple(r.label for r in reports if r.doc_id not in have),
-                  _sources(searcher, all_hits, []), more=tuple(c for _, c in quoted if id(c) not in keep))
+                  tuple(c for _, c in quoted if id(c) in keep), missing, _sources(searcher, all_hits, []),
+                  more=tuple(c for _, c in quoted if id(c) not in keep))
 
 
 def none_answer(query: Query, searcher: Searcher, reports: list[Report], hits: list[Hit],

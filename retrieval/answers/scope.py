@@ -36,28 +36,26 @@ class ScopeConfig:
 
 @dataclass(frozen=True)
 class Scope:
-    """The reports to decide in (in the order of ``reports``), the others in scope, the question's candidates
-    (empty when every report is decided)."""
+    """The reports to decide in (in the order of ``reports``: by unit and year) and, for a question over many
+    units, its candidates (``grouped``)."""
 
     decide: list[Report]
-    others: list[Report]
     hits: list[Hit]
-
-    @property
-    def grouped(self) -> bool:
-        return bool(self.others) or bool(self.hits)
+    grouped: bool = False
 
 
 def scope(query: Query, searcher: Searcher, reports: list[Report], config: ScopeConfig,
           fits: Callable[[int], bool] | None = None) -> Scope:
     """The reports of ``reports`` worth deciding for ``query`` (all of them when it names a few units): those
-    with a candidate passage (for which ``fits(row)``, when given: a passage holding a figure that may answer)."""
+    with a candidate passage (for which ``fits(row)``, when given: a passage holding a figure that may answer).
+    The candidates come from the rows of ``reports`` only (the filters that chose them are pushed down)."""
     if len(reports) <= config.few or (query.towns and len(query.towns) <= config.few):
-        return Scope(list(reports), [], [])
+        return Scope(list(reports), [])
     towns, years = _filters(query, reports)
     hits = searcher.candidates(query.text, config.candidates, towns=towns, years=years)
     having = {searcher.corpus.passages[h.row].doc_id for h in hits if fits is None or fits(h.row)}
-    return Scope([r for r in reports if r.doc_id in having], [r for r in reports if r.doc_id not in having], hits)
+    decide = sorted((searcher.corpus.reports[doc_id] for doc_id in having), key=lambda r: (r.town, r.year))
+    return Scope(decide, hits, grouped=True)
 
 
 def _filters(query: Query, reports: list[Report]) -> tuple[set[str] | None, set[int] | None]:

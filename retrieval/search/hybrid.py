@@ -61,6 +61,12 @@ class Searcher:
         """The units of the corpus, sorted (read by every question: made once per snapshot)."""
         return sorted(self._by_town)
 
+    @functools.cached_property
+    def labels(self) -> tuple[tuple[str, ...], dict[str, int]]:
+        """The reports' labels in their order and each doc id's place (a comparison lists thousands of them:
+        made once per snapshot)."""
+        return tuple(r.label for r in self.reports), {r.doc_id: i for i, r in enumerate(self.reports)}
+
     def rows(self, reports: Iterable[Report]) -> np.ndarray:
         """Passage rows of ``reports``, in reading order."""
         return self.corpus.rows(r.doc_id for r in reports)
