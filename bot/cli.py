@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.settings import Settings
 from embeddings import ModelUnavailableError
+from retrieval.answers.answer import Answer
 from retrieval.answers.decision import Decision
 from retrieval.engine import Engine
 from retrieval.errors import FazhiError
@@ -31,21 +32,39 @@ def _engine(settings: Settings, args: argparse.Namespace) -> Engine:
 
 
 def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
-    from retrieval.answers.render import is_table, render, table_csv
+    from retrieval.answers.render import render, truncated
 
     answer = engine.ask(args.question, args.history or ())
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
-    elif args.csv and is_table(answer):
-        print(table_csv(answer), end="")
-    else:
+    elif args.csv != "-":
         print(render(answer, table=True))
+    if args.csv:
+        _write_table(answer, args.csv)
+    elif truncated(answer) and not args.json:
+        print("完整比较表：加 --csv 文件名.csv 保存为 CSV（Excel 可直接打开）", file=sys.stderr)
     if args.chart:
         from retrieval.answers.chart import bar_chart
 
         Path(args.chart).write_bytes(bar_chart(answer))
         print(f"图表已保存：{args.chart}", file=sys.stderr)
     return 0
+
+
+def _write_table(answer: Answer, target: str) -> None:
+    """The full comparison table as CSV into ``target`` (with a BOM, for Excel) or on stdout for ``-``."""
+    from retrieval.answers.render import comparison_rows, is_table, table_csv
+
+    if not is_table(answer):
+        print("这个回答不是数字比较，没有比较表可以写入 CSV。", file=sys.stderr)
+        return
+    table = table_csv(answer)
+    if target == "-":
+        print(table, end="")
+        return
+    Path(target).write_text(table, encoding="utf-8-sig")
+    rows = len(comparison_rows(answer, everything=True))
+    print(f"比较表已保存：{target}（{rows} 个单位有数字，{len(answer.missing)} 份报告未给出）", file=sys.stderr)
 
 
 def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
@@ -213,7 +232,7 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="输出 JSON（供其他程序读取）")
     ask.add_argument("--history", action="append", metavar="Q", help="同一对话中之前的问题，按先后顺序，可重复")
     ask.add_argument("--chart", metavar="FILE.png", help="比较类问题：把各报告的数字画成柱状图，存为 PNG")
-    ask.add_argument("--csv", action="store_true", help="比较类问题：以 CSV 输出比较表")
+    ask.add_argument("--csv", metavar="FILE", help="比较类问题：完整比较表写成 CSV 文件（- 为标准输出）")
     command("chat", "交互问答，记住追问的上下文")
     index = command("index", "建立或更新索引：PATH 为文件或文件夹（默认内置报告）")
     index.add_argument("paths", nargs="*", metavar="PATH", help=".txt/.md/.docx/.pdf 文件或文件夹")

@@ -8,6 +8,7 @@ in ``chat_data``.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import re
 import secrets
@@ -35,7 +36,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot import replies
 from bot.settings import Settings
 from retrieval.answers.answer import Answer
-from retrieval.answers.render import is_table, render
+from retrieval.answers.render import is_table, render, table_csv, truncated
 from retrieval.engine import Engine
 from retrieval.errors import FazhiError
 from retrieval.reports.indexing import AddResult
@@ -188,8 +189,20 @@ async def answer_question(update: Update, context: Context, question: str) -> No
 
 
 async def send_answer(context: Context, message: Message, answer: Answer) -> None:
-    """The rendered answer (a comparison as a table) with its buttons."""
+    """The rendered answer (a comparison as a table) with its buttons; a comparison that shows only its top
+    units is followed by its full table as a CSV file."""
     await send_html(context, message, render(answer, html=True, table=True), answer_markup(context.chat_data, answer))
+    if is_table(answer) and truncated(answer):
+        await send_table(context, message, answer)
+
+
+async def send_table(context: Context, message: Message, answer: Answer) -> None:
+    """The full comparison table (every unit, with and without the figure) as a CSV document."""
+    table = await asyncio.to_thread(table_csv, answer)
+    reply_to = None if _is_private(message) else ReplyParameters(message.message_id, allow_sending_without_reply=True)
+    await context.bot.send_document(message.chat.id, io.BytesIO(table.encode("utf-8-sig")),
+                                    filename=replies.table_name(answer.lead), reply_parameters=reply_to,
+                                    caption=replies.table_caption(answer.units_with, answer.units_without))
 
 
 def recent_questions(chat_data: ChatData | None, now: float | None = None) -> tuple[str, ...]:

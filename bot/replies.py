@@ -142,7 +142,7 @@ def help_text(reports: Sequence[Report], username: str, admin: bool = False) -> 
         "其他聊天我不会打扰。\n\n"
         "<b>在任意聊天中引用数字</b>\n输入 @" + escape(username) + " 太平镇 人民调解员，选择结果即可发送。\n\n"
         "<b>比较与图表</b>\n问“各镇人民调解员分别是多少？”得到比较表，点“📊 图表”看柱状图；"
-        "也可以直接发送 /chart 人民调解员。\n\n"
+        "也可以直接发送 /chart 人民调解员。单位很多时表中只列前几个，完整的表另发一个 CSV 文件。\n\n"
         "<b>发现数字不对</b>\n点回答下方的“这个数字不对”，管理员会核对更正。\n\n"
         "/sources 查看已收录的报告。" + (ADMIN_HELP if admin else "")
     )
@@ -377,3 +377,17 @@ def ledger_name(town: str, year: str) -> str:
 def ledger_caption(town: str, year: str, rows: int) -> str:
     where = f"{town}{year + '年' if year else ''}"
     return f"{where}报告的数字台账：{rows} 个数字（单位、年份、章节、数字、计数对象、原句），Excel 可直接打开。"
+
+
+_TOPIC = re.compile(r"“([^”]{1,30})”")
+_UNSAFE = re.compile(r"[^\w\u4e00-\u9fff]+")
+
+
+def table_name(lead: str) -> str:
+    """The file name of a comparison's full table: its topic (from the answer's lead) + 比较表.csv."""
+    topic = _TOPIC.search(lead)
+    return f"{_UNSAFE.sub('_', topic.group(1)).strip('_') if topic else ''}比较表.csv"
+
+
+def table_caption(having: int, without: int) -> str:
+    return f"完整比较表：共{having}个单位有此数字，{without}个没有（每个单位一行），Excel 可直接打开。"

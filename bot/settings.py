@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embeddings import DEFAULT_MODEL
+from retrieval.answers.scope import CANDIDATES, TOP, ScopeConfig
 from retrieval.engine import EngineConfig
 from retrieval.tools.review import DB_NAME
 
@@ -34,6 +35,8 @@ class Settings:
     allowed_users: frozenset[int] = frozenset()  # FAZHI_ALLOWED_USERS: comma-separated ids; empty = all
     admin_users: frozenset[int] = frozenset()  # FAZHI_ADMIN_USERS: may upload reports, review figures
     review_db: Path | None = None  # FAZHI_REVIEW_DB: reported figures, default <index_dir>/reviews.sqlite3
+    compare_top: int = TOP  # FAZHI_COMPARE_TOP: units a comparison shows (the full table comes as a CSV)
+    candidates: int = CANDIDATES  # FAZHI_CANDIDATES: passages per retriever for a question over many units
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -54,6 +57,8 @@ class Settings:
             allowed_users=_ids(env.get("FAZHI_ALLOWED_USERS", "")),
             admin_users=_ids(env.get("FAZHI_ADMIN_USERS", "")),
             review_db=Path(env["FAZHI_REVIEW_DB"]).expanduser() if env.get("FAZHI_REVIEW_DB") else None,
+            compare_top=max(int(env.get("FAZHI_COMPARE_TOP") or TOP), 1),
+            candidates=max(int(env.get("FAZHI_CANDIDATES") or CANDIDATES), 1),
         )
 
     def review_path(self, index_dir: Path | None = None) -> Path:
@@ -70,4 +75,5 @@ class Settings:
             threads=self.threads,
             store=self.store,
             runtime=self.embed_runtime,
+            scope=ScopeConfig(top=self.compare_top, candidates=self.candidates),
         )

@@ -19,6 +19,7 @@ from retrieval.answers.decision import Decision
 from retrieval.answers.ledger import Ledger
 from retrieval.answers.query import Query, understand
 from retrieval.answers.render import render
+from retrieval.answers.scope import ScopeConfig
 from retrieval.errors import ReportError
 from retrieval.reports.documents import Report, read_override
 from retrieval.reports.indexing import AddResult, Parsed, add_reports, changed_files, parse_file, reembed, remove_report
@@ -43,6 +44,7 @@ class EngineConfig:
     threads: int | None = 1
     store: str = ""  # empty: the embedded store in index_dir; else a Milvus URI or Milvus Lite file
     runtime: str = "auto"  # the default model's runtime: auto (ONNX when installed), onnx, torch
+    scope: ScopeConfig = ScopeConfig()  # how questions over many units are answered (top N shown …)
 
 
 class Engine:
@@ -95,13 +97,12 @@ class Engine:
 
     def understand(self, question: str, history: Sequence[str] = ()) -> Query:
         searcher = self.searcher
-        towns = sorted({r.town for r in searcher.reports})
-        return understand(question, history, towns, searcher.tokenizer, searcher.bm25.__contains__)
+        return understand(question, history, searcher.towns, searcher.tokenizer, searcher.bm25.__contains__)
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
         """Answer ``question``; ``history`` holds the earlier questions of the conversation, oldest first."""
         searcher = self.searcher
-        answer = respond(self.understand(question, history), searcher)
+        answer = respond(self.understand(question, history), searcher, self.config.scope)
         return replace(answer, question=question, text=render(answer))
 
     def add_report(self, path: Path, *, caption: str = "", keep_path: bool = False,
@@ -202,14 +203,13 @@ def select_reports(query: Query, searcher: Searcher) -> list[Report]:
     return selected
 
 
-def respond(query: Query, searcher: Searcher) -> Answer:
+def respond(query: Query, searcher: Searcher, config: ScopeConfig = compose.DEFAULT_SCOPE) -> Answer:
     """Route a question to the kind of answer it asks for, within the reports it names."""
     reports = searcher.reports
-    known = "、".join(r.label for r in reports)
     if not re.search(r"\w", query.text):  # blank, emoji, punctuation only
         return compose.none_answer(query, searcher, [], [], f"没有看到问题。请用文字提问，例如“{EXAMPLE}”")
     if query.unknown_towns and not query.towns:
-        lead = f"没有{'、'.join(query.unknown_towns)}的报告。现有报告：{known}。"
+        lead = f"没有{'、'.join(query.unknown_towns)}的报告。现有报告：{_listed(reports)}。"
         return compose.none_answer(query, searcher, [], [], lead)
     selected = select_reports(query, searcher)
     if not selected:
@@ -218,15 +218,24 @@ def respond(query: Query, searcher: Searcher) -> Answer:
                 "不用其他年份的数字代替。")
         return compose.none_answer(query, searcher, held, searcher.rank(query.text, searcher.rows(held)), lead)
     if query.report_date:
-        return compose.answer_report_dates(query, searcher, selected)
+        return compose.answer_report_dates(query, searcher, selected, config)
     if query.kind == "example" and not query.cue:  # keywords ("太平镇 人民调解员"): a figure if one fits
-        figure = compose.answer_figure(query, searcher, selected)
+        figure = compose.answer_figure(query, searcher, selected, config)
         if figure.found:
             return figure
     if query.kind == "example":
-        return compose.answer_example(query, searcher, selected)
+        return compose.answer_example(query, searcher, selected, config)
     if query.kind == "compare" and not query.quantity:
-        return compose.compare_examples(query, searcher, selected)
+        return compose.compare_examples(query, searcher, selected, config)
     if query.parts:
-        return compose.answer_parts(query, searcher, selected)
-    return compose.answer_figure(query, searcher, selected)
+        return compose.answer_parts(query, searcher, selected, config)
+    return compose.answer_figure(query, searcher, selected, config)
+
+
+LISTED = 20  # reports named when a question names a unit the corpus lacks
+
+
+def _listed(reports: Sequence[Report]) -> str:
+    """The corpus's reports by label, the first ``LISTED`` of many and how many there are."""
+    labels = "、".join(r.label for r in reports[:LISTED])
+    return labels if len(reports) <= LISTED else f"{labels}等{len(reports)}份"

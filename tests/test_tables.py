@@ -177,7 +177,7 @@ def test_ask_chart_and_csv(tmp_path: Path, seed_engine: Engine, model_cache: Pat
     out = capsys.readouterr().out
     assert all(str(row.figure) in out.splitlines()[2 + n] for n, row in enumerate(rows)), "the table comes first"
     assert bar_count(png.read_bytes()) == len(rows)
-    assert main(["ask", question, "--csv", "--index-dir", index]) == 0
+    assert main(["ask", question, "--csv", "-", "--index-dir", index]) == 0
     parsed = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [r["数字"] for r in parsed[: len(rows)]] == [r.figure for r in rows]
     assert main(["ask", question, "--json", "--index-dir", index]) == 0

@@ -1,5 +1,6 @@
 """The answer object every front end renders: figures quoted verbatim, each with its source."""
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,7 +48,11 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """What the core answers; ``text`` is exactly what a user is shown."""
+    """What the core answers; ``text`` is exactly what a user is shown.
+
+    A comparison over many units shows its top N in ``citations``; ``more`` holds the other units' answers
+    (in the full table only: ``render.table_csv``), ``missing`` every report in scope without one.
+    """
 
     question: str
     kind: Kind
@@ -57,6 +62,18 @@ class Answer:
     missing: tuple[str, ...] = ()
     sources: tuple[Source, ...] = ()
     text: str = field(default="", compare=False)
+    more: tuple[Citation, ...] = ()
+
+    @functools.cached_property
+    def units_with(self) -> int:
+        """Units (towns) that have an answer, shown or in ``more``."""
+        return len({c.source.report.town for c in (*self.citations, *self.more)})
+
+    @functools.cached_property
+    def units_without(self) -> int:
+        """Units in scope with no report that has an answer."""
+        having = {c.source.report.town for c in (*self.citations, *self.more)}
+        return len({label.partition("（")[0] for label in self.missing} - having)
 
     def figures(self) -> list[tuple[Figure, Citation]]:
         """The answer's figures in order, the headline figure first; empty when nothing was found."""
@@ -70,6 +87,9 @@ class Answer:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        """The answer for programs; a comparison adds ``units_with`` / ``units_without`` (its counts, the
+        units beyond the shown ones included)."""
+        counts = {"units_with": self.units_with, "units_without": self.units_without} if self.kind == "compare" else {}
         return {
             "question": self.question,
             "found": self.found,
@@ -89,4 +109,5 @@ class Answer:
                 for fig, cit in self.figures()
             ],
             "sources": [source.to_json() for source in self.sources],
+            **counts,
         }

@@ -7,6 +7,7 @@ answered only above the decision's threshold, otherwise the answer says nothing 
 closest passage. A figure from another town or another indicator is never offered in its place.
 """
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from retrieval.answers.features import FEATURES, PROBLEMS, Context, anchored, as
 from retrieval.answers.ledger import Entry, headline, sentences
 from retrieval.answers.matching import Match, coverage
 from retrieval.answers.query import Query
+from retrieval.answers.scope import ScopeConfig, scope
 from retrieval.reports.documents import Passage, Report
 from retrieval.reports.figures import Figure
 from retrieval.search.hybrid import Hit, Searcher
@@ -27,6 +29,7 @@ SOURCES = 5
 PASSAGES = 12  # best passages of a report whose figures are candidates
 ROWS = 12  # ledger rows of a report nearest the question by meaning, added to the candidates
 _PREPOSITIONS = tuple("在对向为于从")
+DEFAULT_SCOPE = ScopeConfig()
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class Candidate:
     @property
     def sentence(self) -> str:
         return self.entry.sentence
+
+
+Found = tuple[Report, Candidate, list[Hit]]  # a report, its answer, its ranked passages
 
 
 def term_weight(searcher: Searcher) -> Callable[[str, float], float]:
@@ -79,10 +85,16 @@ def _fits(query: Query, entry: Entry) -> bool:
     return figure.group not in ("date", "frequency")
 
 
-def candidate_features(query: Query, searcher: Searcher, hits: list[Hit]) -> tuple[list[Entry], np.ndarray]:
+def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
+                       report: Report | None = None) -> tuple[list[Entry], np.ndarray]:
     """Every fitting ledger row of the best passages ``hits`` and the rows of the other passages nearest the
-    question by meaning, with their features (one row of ``FEATURES`` each)."""
-    near = [row for h in hits for row in searcher.ledger.at(h.row)]
+    question by meaning, with their features (one row of ``FEATURES`` each); ``report``: all ``hits`` are its
+    passages (its ledger is read once, not per passage)."""
+    if report is not None:
+        by_row = searcher.ledger.report(report.doc_id)
+        near = [row for h in hits for row in by_row.get(h.row, ())]
+    else:
+        near = [row for h in hits for row in searcher.ledger.at(h.row)]
     if not near:
         return [], np.zeros((0, len(FEATURES)), np.float32)
     scores = {h.row: (rank, h.score) for rank, h in enumerate(hits)}
@@ -136,7 +148,7 @@ def _topic(query: Query) -> str:
 def best_figure(query: Query, searcher: Searcher, report: Report) -> tuple[Candidate | None, list[Hit]]:
     """The report's best candidate when the decision answers it, and the report's ranked passages."""
     hits = searcher.rank(query.text, searcher.rows([report]))
-    entries, matrix = candidate_features(query, searcher, hits)
+    entries, matrix = candidate_features(query, searcher, hits, report)
     best, confidence = searcher.decision.confidence(matrix, [e.figure.text for e in entries])
     if best < 0 or confidence < searcher.decision.threshold:
         return None, hits
@@ -180,18 +192,22 @@ def _quote(text: str, query: Query, searcher: Searcher, *, whole: int = 240) -> 
     return "".join(parts[top:end]).strip()
 
 
-def answer_figure(query: Query, searcher: Searcher, reports: list[Report]) -> Answer:
+def answer_figure(query: Query, searcher: Searcher, reports: list[Report],
+                  config: ScopeConfig = DEFAULT_SCOPE) -> Answer:
     """A figure (or a figure and its breakdown) from one report, or from every report that has it.
 
-    A question that names no town, or compares towns, gets every report's figure and the towns without one.
+    A question that names no town, or compares towns, gets every report's figure and the towns without one;
+    over many reports, only the reports its candidates fall in are decided (``retrieval.answers.scope``).
     """
-    results = [(report, *best_figure(query, searcher, report)) for report in reports]
+    where = scope(query, searcher, reports, config,
+                  lambda row: any(_fits(query, r.entry) for r in searcher.ledger.at(row)))
+    results = [(report, *best_figure(query, searcher, report)) for report in where.decide]
     found = [(report, cand, hits) for report, cand, hits in results if cand is not None]
     all_hits = sorted((h for _, _, hits in results for h in hits), key=lambda h: -h.score)
     if not found:
-        return none_answer(query, searcher, reports, all_hits)
+        return none_answer(query, searcher, reports, where.hits or all_hits)  # the corpus's best, when grouped
     if len(found) > 1 or query.kind == "compare":
-        return compare_figures(query, searcher, reports, found, all_hits)
+        return compare_figures(query, searcher, reports, found, all_hits, top=config.top)
     report, cand, hits = found[0]
     scores = {h.row: h.score for h in hits}
     citation = _citation(searcher, query, cand, scores)
@@ -199,11 +215,12 @@ def answer_figure(query: Query, searcher: Searcher, reports: list[Report]) -> An
                   (citation,), (), _sources(searcher, hits, [cand.row]))
 
 
-def answer_parts(query: Query, searcher: Searcher, reports: list[Report]) -> Answer:
+def answer_parts(query: Query, searcher: Searcher, reports: list[Report],
+                 config: ScopeConfig = DEFAULT_SCOPE) -> Answer:
     """Several figures asked at once: each part answered on its own, in the order asked."""
     citations, missing, sources = [], [], []
     for part in query.parts:
-        answer = answer_figure(part, searcher, reports)
+        answer = answer_figure(part, searcher, reports, config)
         if answer.found and answer.kind == "figure":
             citations += [c for c in answer.citations if c not in citations]
         else:
@@ -216,21 +233,48 @@ def answer_parts(query: Query, searcher: Searcher, reports: list[Report]) -> Ans
     return Answer(query.text, "multi", True, label, tuple(citations), tuple(missing), ranked)
 
 
-def compare_figures(query: Query, searcher: Searcher, reports: list[Report],
-                    found: list[tuple[Report, Candidate, list[Hit]]], all_hits: list[Hit]) -> Answer:
-    scores = {h.row: h.score for h in all_hits}
-    if query.most and len({c.figure.group for _, c, _ in found}) == 1:
+def _top(query: Query, found: list[Found], top: int) -> tuple[list[Found], list[Found]]:
+    """(the ``top`` to show, the rest), each in the order shown: by value when the most or least is asked
+    (one kind of measure word), else in report order, the ``top`` most confident kept."""
+    by_value = query.most and len({c.figure.group for _, c, _ in found}) == 1
+    if by_value:
         found = sorted(found, key=lambda item: -(item[1].figure.value or 0))
-    citations = tuple(_citation(searcher, query, cand, scores) for _, cand, _ in found)
+    if len(found) <= top:
+        return found, []
+    if by_value:
+        return found[:top], found[top:]
+    keep = {id(item) for item in sorted(found, key=lambda item: -item[1].confidence)[:top]}
+    return [f for f in found if id(f) in keep], [f for f in found if id(f) not in keep]
+
+
+def _labels_without(searcher: Searcher, reports: list[Report], have: set[str]) -> tuple[str, ...]:
+    """The labels of ``reports`` (in order) except those of ``have``; of every report, a few slices of one
+    cached tuple (a question over thousands of units lists them all for its CSV)."""
+    labels, place = searcher.labels
+    if len(reports) != len(labels):
+        return tuple(labels[place[r.doc_id]] for r in reports if r.doc_id not in have)
+    cuts = sorted(place[doc_id] for doc_id in have)
+    parts = [labels[start + 1:end] for start, end in itertools.pairwise([-1, *cuts, len(labels)])]
+    return tuple(itertools.chain.from_iterable(parts))
+
+
+def compare_figures(query: Query, searcher: Searcher, reports: list[Report], found: list[Found],
+                    all_hits: list[Hit], *, top: int = DEFAULT_SCOPE.top) -> Answer:
+    """Each report's figure, the ``top`` shown and the rest in ``more``; the reports without one in ``missing``."""
+    scores = {h.row: h.score for h in all_hits}
+    shown, rest = _top(query, found, top)
     have = {report.doc_id for report, _, _ in found}
-    missing = tuple(r.label for r in reports if r.doc_id not in have)
+    missing = _labels_without(searcher, reports, have)
     lead = f"各报告中“{_topic(query)}”的数字"
-    return Answer(query.text, "compare", True, lead, citations, missing,
-                  _sources(searcher, all_hits, [c.row for _, c, _ in found]))
+    return Answer(query.text, "compare", True, lead, tuple(_citation(searcher, query, c, scores) for _, c, _ in shown),
+                  missing, _sources(searcher, all_hits, [c.row for _, c, _ in shown]),
+                  more=tuple(_citation(searcher, query, c, scores) for _, c, _ in rest))
 
 
-def answer_example(query: Query, searcher: Searcher, reports: list[Report]) -> Answer:
-    hits = searcher.rank(query.text, searcher.rows(reports))
+def answer_example(query: Query, searcher: Searcher, reports: list[Report],
+                   config: ScopeConfig = DEFAULT_SCOPE) -> Answer:
+    where = scope(query, searcher, reports, config)
+    hits = where.hits if where.grouped else searcher.rank(query.text, searcher.rows(reports))
     best = best_passage(query, searcher, hits)
     if best is None or best[2] < EXAMPLE_COVERAGE:
         return none_answer(query, searcher, reports, hits)
@@ -240,22 +284,27 @@ def answer_example(query: Query, searcher: Searcher, reports: list[Report]) -> A
     return Answer(query.text, "example", True, report.label, (citation,), (), _sources(searcher, hits, [hit.row]))
 
 
-def compare_examples(query: Query, searcher: Searcher, reports: list[Report]) -> Answer:
-    """Which reports tell of something (no figure asked): the best passage of each that covers it."""
-    citations, missing, all_hits = [], [], []
-    for report in reports:
+def compare_examples(query: Query, searcher: Searcher, reports: list[Report],
+                     config: ScopeConfig = DEFAULT_SCOPE) -> Answer:
+    """Which reports tell of something (no figure asked): the best passage of each that covers it (over many
+    reports, of each report its candidates fall in; the ``top`` best covered shown, the rest in ``more``)."""
+    where = scope(query, searcher, reports, config)
+    quoted: list[tuple[float, Citation]] = []
+    all_hits: list[Hit] = []
+    for report in where.decide:
         hits = searcher.rank(query.text, searcher.rows([report]))
         all_hits += hits
         best = best_passage(query, searcher, hits, whole=120)
         if best is not None and best[2] >= COMPARE_COVERAGE:
-            citations.append(Citation(_source(searcher, best[0].row, best[0].score), best[1]))
-        else:
-            missing.append(report.label)
+            quoted.append((best[2], Citation(_source(searcher, best[0].row, best[0].score), best[1])))
     all_hits.sort(key=lambda h: -h.score)
-    if not citations:
-        return none_answer(query, searcher, reports, all_hits)
-    return Answer(query.text, "compare", True, f"提到“{_topic(query)}”的报告", tuple(citations), tuple(missing),
-                  _sources(searcher, all_hits, []))
+    if not quoted:
+        return none_answer(query, searcher, reports, where.hits or all_hits)
+    keep = {id(c) for _, c in sorted(quoted, key=lambda item: -item[0])[:config.top]}
+    missing = _labels_without(searcher, reports, {c.source.report.doc_id for _, c in quoted})
+    return Answer(query.text, "compare", True, f"提到“{_topic(query)}”的报告",
+                  tuple(c for _, c in quoted if id(c) in keep), missing, _sources(searcher, all_hits, []),
+                  more=tuple(c for _, c in quoted if id(c) not in keep))
 
 
 def none_answer(query: Query, searcher: Searcher, reports: list[Report], hits: list[Hit],
@@ -268,8 +317,10 @@ def none_answer(query: Query, searcher: Searcher, reports: list[Report], hits: l
     return Answer(query.text, "none", False, lead, closest, (), _sources(searcher, hits, []))
 
 
-def answer_report_dates(query: Query, searcher: Searcher, reports: list[Report]) -> Answer:
-    """When each report was signed: the date under its signature, and the reports that carry none."""
+def answer_report_dates(query: Query, searcher: Searcher, reports: list[Report],
+                        config: ScopeConfig = DEFAULT_SCOPE) -> Answer:
+    """When each report was signed: the date under its signature, and the reports that carry none (the first
+    ``config.top`` shown, the rest in ``more`` for the full table)."""
     dated = [r for r in reports if r.date]
     missing = tuple(r.label for r in reports if not r.date)
     if not dated:
@@ -278,8 +329,9 @@ def answer_report_dates(query: Query, searcher: Searcher, reports: list[Report])
     citations = tuple(_signed(r) for r in dated)
     kind = "compare" if len(reports) > 1 else "figure"
     lead = "各报告的落款日期" if kind == "compare" else dated[0].label
-    return Answer(query.text, kind, True, lead, citations, missing if kind == "compare" else (),
-                  tuple(c.source for c in citations))
+    shown = citations[:config.top]
+    return Answer(query.text, kind, True, lead, shown, missing if kind == "compare" else (),
+                  tuple(c.source for c in shown[:SOURCES]), more=citations[config.top:])
 
 
 def _signed(report: Report) -> Citation:

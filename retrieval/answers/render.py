@@ -19,6 +19,7 @@ QUOTE_CHARS = 160
 TABLE_COLUMNS = 36  # widest table line, in display columns: what a phone shows in a <pre> block unwrapped
 TERMINAL_COLUMNS = 72  # the same in a terminal
 TABLE_HEADER = ("单位", "年份", "数字", "所计")
+MISSING_SHOWN = 20  # reports without a figure named in a message; all of them are in the CSV
 NO_FIGURE = "未给出"
 GROUP_NAMES = {"person": "人数", "person_times": "人次", "times": "次数", "case": "件数", "org": "机构数",
                "visit": "户次", "money": "金额", "percent": "比例", "item": "数量", "area": "面积",
@@ -38,11 +39,13 @@ class Row:
     measure: str = ""
 
 
-def comparison_rows(answer: Answer) -> list[Row]:
+def comparison_rows(answer: Answer, *, everything: bool = False) -> list[Row]:
     """The rows of a comparison, in the answer's order (ranked when most/least was asked), one kind of unit
-    after another (the units without a figure are ``answer.missing``)."""
+    after another (the units without a figure are ``answer.missing``): the shown ones, or with ``everything``
+    the shown ones and then ``answer.more``."""
+    cited = (*answer.citations, *answer.more) if everything else answer.citations
     rows = [Row(c.source.report.town, c.source.report.year, f.text, f.subject, f.value, f.group, f.unit)
-            for f, c in answer.figures() if c.figure is f]
+            for c in (cited if answer.found else ()) if (f := c.figure) is not None]
     kinds = list(dict.fromkeys(row.group for row in rows))
     rows.sort(key=lambda row: kinds.index(row.group))
     return rows
@@ -81,16 +84,34 @@ def table_notes(rows: list[Row]) -> list[str]:
 
 
 def table_csv(answer: Answer) -> str:
-    """The comparison table as CSV (header 单位,年份,数字,所计,数值,计量单位)."""
+    """The full comparison table as CSV (header 单位,年份,数字,所计,数值,计量单位): every unit with a figure,
+    the shown ones first, then every unit without one."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*TABLE_HEADER, "数值", "计量单位"])
-    for r in comparison_rows(answer):
+    for r in comparison_rows(answer, everything=True):
         writer.writerow([r.unit, r.year, r.figure, r.noun, "" if r.value is None else r.value, r.measure])
     for label in answer.missing:
         town, _, year = label.partition("（")
         writer.writerow([town, year.rstrip("年）"), NO_FIGURE, "", "", ""])
     return out.getvalue()
+
+
+def truncated(answer: Answer) -> bool:
+    """Whether a comparison shows only part of itself (its top units, or some of the units without): its full
+    table is then sent as a CSV file (``table_csv``)."""
+    return answer.found and answer.kind == "compare" and (bool(answer.more) or len(answer.missing) > MISSING_SHOWN)
+
+
+def count_line(answer: Answer) -> str:
+    """"共N个单位有此数字，M个没有" and how many are shown (a truncated comparison)."""
+    what = "有此数字" if is_table(answer) else "提到"
+    return f"共{answer.units_with}个单位{what}，{answer.units_without}个没有（列出{len(answer.citations)}个）。"
+
+
+def _missing(missing: tuple[str, ...]) -> str:
+    shown = "、".join(missing[:MISSING_SHOWN])
+    return shown if len(missing) <= MISSING_SHOWN else f"{shown}等{len(missing)}份"
 
 
 def is_table(answer: Answer) -> bool:
@@ -149,6 +170,8 @@ def render(answer: Answer, *, html: bool = False, table: bool = False) -> str:
         return "\n".join(lines)
     if answer.kind == "compare":
         lines.append(esc(answer.lead + "："))
+        if truncated(answer):
+            lines.append(esc(count_line(answer)))
     previous: Citation | None = None
     for citation in answer.citations:
         if answer.kind == "compare" and lines[-1:] != [""]:
@@ -162,7 +185,7 @@ def render(answer: Answer, *, html: bool = False, table: bool = False) -> str:
             lines.append(_source_line(citation, esc))
         previous = citation
     if answer.missing:
-        lines += ["", esc("报告中没有给出的：" + "、".join(answer.missing))]
+        lines += ["", esc("报告中没有给出的：" + _missing(answer.missing))]
     years = {c.source.report.year for c in answer.citations}
     if answer.kind == "compare" and len(years) > 1:
         lines.append(esc("注意：各报告年份不同，比较时请留意。"))
@@ -173,8 +196,10 @@ def _render_table(answer: Answer, esc: Callable[[str], str], bold: Callable[[str
     rows = comparison_rows(answer)
     block = table_text(rows, TABLE_COLUMNS if html else TERMINAL_COLUMNS)
     lines = [esc(answer.lead + "："), f"<pre>{esc(block)}</pre>" if html else block]
+    if truncated(answer):
+        lines.append(esc(count_line(answer)))
     if answer.missing:
-        lines.append(esc(f"{NO_FIGURE}：" + "、".join(answer.missing)))
+        lines.append(esc(f"{NO_FIGURE}：" + _missing(answer.missing)))
     lines += [esc(note) for note in table_notes(rows)]
     for citation in answer.citations:
         if citation.figure is not None:

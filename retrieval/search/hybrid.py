@@ -56,6 +56,17 @@ class Searcher:
         # One question is ranked within several reports: embed and tokenise its text once.
         self._query = functools.lru_cache(maxsize=32)(self._embed)
 
+    @functools.cached_property
+    def towns(self) -> list[str]:
+        """The units of the corpus, sorted (read by every question: made once per snapshot)."""
+        return sorted(self._by_town)
+
+    @functools.cached_property
+    def labels(self) -> tuple[tuple[str, ...], dict[str, int]]:
+        """The reports' labels in their order and each doc id's place (a comparison lists thousands of them:
+        made once per snapshot)."""
+        return tuple(r.label for r in self.reports), {r.doc_id: i for i, r in enumerate(self.reports)}
+
     def rows(self, reports: Iterable[Report]) -> np.ndarray:
         """Passage rows of ``reports``, in reading order."""
         return self.corpus.rows(r.doc_id for r in reports)

@@ -46,11 +46,12 @@ _WITH_PEAK = ("import runpy, sys; sys.argv[0] = 'fazhi'\n"
 
 
 class TimedEncoder:
-    """An encoder that notes how long each query embedding took."""
+    """An encoder that notes how long each query embedding (and each passage batch) took."""
 
     def __init__(self, inner: Encoder) -> None:
         self.inner = inner
         self.query_ms: list[float] = []
+        self.passage_ms: list[float] = []
 
     @property
     def name(self) -> str:
@@ -67,7 +68,10 @@ class TimedEncoder:
         return vectors
 
     def encode_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        return self.inner.encode_passages(texts, progress=progress)
+        started = time.perf_counter()
+        vectors = self.inner.encode_passages(texts, progress=progress)
+        self.passage_ms.append((time.perf_counter() - started) * 1000)
+        return vectors
 
 
 def _questions(path: Path | None) -> list[tuple[str, list[str]]]:
