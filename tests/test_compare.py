@@ -136,6 +136,13 @@ def test_most_shows_the_largest_first(corpus: Corpus) -> None:
     assert [row.figure for row in comparison_rows(answer)] == largest
 
 
+def test_least_shows_the_smallest_first(corpus: Corpus) -> None:
+    having, _ = _expected(corpus)
+    answer = corpus.engine.ask("哪个镇的人民调解员最少？")
+    smallest = sorted(having.values(), key=lambda figure: int(figure.rstrip("名")))[:TOP]
+    assert [row.figure for row in comparison_rows(answer)] == smallest
+
+
 def test_year_filter_is_pushed_down(corpus: Corpus, monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[dict[str, object]] = []
     candidates = Searcher.candidates

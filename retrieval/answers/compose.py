@@ -238,7 +238,7 @@ def _top(query: Query, found: list[Found], top: int) -> tuple[list[Found], list[
     (one kind of measure word), else in report order, the ``top`` most confident kept."""
     by_value = query.most and len({c.figure.group for _, c, _ in found}) == 1
     if by_value:
-        found = sorted(found, key=lambda item: -(item[1].figure.value or 0))
+        found = sorted(found, key=lambda item: (item[1].figure.value or 0) * (1 if query.least else -1))
     if len(found) <= top:
         return found, []
     if by_value:

@@ -21,6 +21,7 @@ _COMPARE = re.compile(r"哪个镇|哪些镇|哪个乡|哪些乡|各镇|各乡|�
                       r"哪几个镇|哪家镇|各地|对比|比较|相比|排名|哪些单位|各单位|哪个单位|"
                       r"\b(?:each|every|which) (?:town|township|unit)s?\b|\bcompare", re.I)
 _MOST = re.compile(r"最多|最少|最高|最低|哪个多|哪个少|谁多|谁少|更多|更少|多还是少")
+_LEAST = re.compile(r"最少|最低|哪个少|谁少|更少")
 _EXAMPLE = re.compile(r"例子|案例|做法|经验|举个|举例|讲一个|讲讲|怎么|如何|怎样|介绍|典型|措施|办法|亮点|具体做了什么|"
                       r"\b(?:example|how (?:does|do|did)|what (?:did|does|measures))\b", re.I)
 _QUANTITY = re.compile(r"多少|几[个名人次场件起宗家份项条位户批天级期号]?|哪天|哪一天|什么时候|啥时候|何时|日期|几月|"
@@ -89,6 +90,7 @@ class Query:
     terms: tuple[tuple[str, float], ...] = ()  # topic terms with weights
     groups: tuple[str, ...] = ()  # measure-word groups the answer may use; empty: any
     most: bool = False  # asks which is most/least
+    least: bool = False  # … and it is the least
     quantity: bool = True  # asks for a figure (多少, 几, 哪天 …)
     context: tuple[tuple[str, float], ...] = ()  # the previous question's topic, for a follow-up
     english: bool = False
@@ -275,6 +277,7 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer,
         terms=tuple(terms.items()),
         groups=_groups(text, topic, [t for t, w in terms.items() if w >= 1.0]),
         most=bool(_MOST.search(text)),
+        least=bool(_LEAST.search(text)),
         quantity=bool(_QUANTITY.search(text.lower()) or _MOST.search(text)),
         english=english,
         excluded=tuple(excluded),
@@ -299,7 +302,8 @@ def follow(query: Query, previous: Query | None) -> Query:
         if kind == "compare" and len(query.towns) == 1:
             kind = "figure"
         return replace(query, terms=previous.terms, verbs=previous.verbs, groups=query.groups or previous.groups,
-                       kind=kind, most=previous.most, quantity=query.quantity or previous.quantity, inherited=True)
+                       kind=kind, most=previous.most, least=previous.least,
+                       quantity=query.quantity or previous.quantity, inherited=True)
     return replace(query, context=previous.terms)
 
 
