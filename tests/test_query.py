@@ -289,3 +289,13 @@ def test_words_cut_apart_are_joined_as_the_reports_use_them(tokenizer: Tokenizer
 
 def test_counted_noun_mid_sentence(tokenizer: Tokenizer) -> None:
     assert _ask(tokenizer, "中塘镇下一步给几个村派驻法治讲师").counted == "村"
+
+
+@pytest.mark.parametrize(("question", "counted", "groups"), [
+    pytest.param("官塘镇给多少重度残疾人办了合作医疗", "重度残疾人", ("person",), id="people-counted-not-money"),
+    pytest.param("中塘镇处罚了多少家企业", "企业", ("org",), id="a-measure-word-is-not-the-noun"),
+])
+def test_what_is_counted_sets_the_measure_word(tokenizer: Tokenizer, question: str, counted: str,
+                                               groups: tuple[str, ...]) -> None:
+    query = _ask(tokenizer, question)
+    assert (query.counted, query.groups) == (counted, groups)

@@ -59,7 +59,7 @@ _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|
 # The head noun of the topic (its last noun) says what is counted: 网格员 are people, 宣传资料 are items.
 _HEAD_UNITS = (
     (re.compile(r"(?:群众|对象|来访者)$"), ("person", "person_times")),  # people served are often counted in visits
-    (re.compile(r"(?:[员者]|人员|干部|律师|志愿者|明白人|带头人)$"), ("person",)),
+    (re.compile(r"(?:[员者]|(?<!法)人|人员|干部|律师|志愿者)$"), ("person",)),  # 残疾人, 明白人; not 法人
     (re.compile(r"(?:纠纷|案件|案子|积案|诉求)$"), ("case",)),
     (re.compile(r"(?:企业|单位|公司|商户)$"), ("org", "visit", "generic")),
     (re.compile(r"(?:活动|讲座|培训|会议|检查|宣传|演练|比赛)$"), ("times", "person_times")),
@@ -72,7 +72,6 @@ _REPORT_DATE = re.compile(r"(?:报告|总结|材料|这份).{0,8}(?:哪天|哪�
 _EACH = re.compile(r"^(.+?)各(?:有|是|为)?((?:几|多少).*)$")
 _ENGLISH_ASKS = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b")
 _COUNTABLE = ("generic", "person", "org", "item", "household", "level")
-_COUNTED = re.compile(r"(?:多少|几)[个名位家件项条所支]?([\u4e00-\u9fff]{1,6}?)(?:[呢吗啊]|$|[？?。，,])")
 _ASKS = re.compile(r"(?:多少|几)[个名位家件项条所支]?(?=[\u4e00-\u9fff])")
 _CJK_ONLY = re.compile(r"^[\u4e00-\u9fff]+$")
 _NOUN_FLAGS = ("n", "vn", "nz", "nt", "ns", "nr", "l", "i", "j", "eng")
@@ -173,12 +172,12 @@ def find_towns(text: str, known: Sequence[str]) -> tuple[list[str], list[str]]:
     return sorted(set(found), key=text.find), unknown
 
 
-def _groups(text: str, topic: str, nouns: list[str]) -> tuple[str, ...]:
+def _groups(text: str, topic: str, nouns: list[str], counted: str = "") -> tuple[str, ...]:
     asked = next((m for m in _ASKED_UNIT.finditer(text)  # "多少人民调解员": 人 starts the noun 人民
                   if text[m.start(1):m.end() + 1] != "人民"), None)
     by_noun = next((groups for pattern, groups in _TOPIC_UNITS if pattern.search(topic.lower())), ())
-    if not by_noun and nouns:
-        by_noun = next((groups for pattern, groups in _HEAD_UNITS if pattern.search(nouns[-1])), ())
+    for noun in ([counted] if counted else []) + nouns[-1:]:  # what is counted, else the topic's last noun
+        by_noun = by_noun or next((groups for pattern, groups in _HEAD_UNITS if pattern.search(noun)), ())
     if asked and asked.group(1) == "个":  # "多少个调解员", "几个": 个 is only a classifier of things counted
         return by_noun or _COUNTABLE
     if asked:
@@ -229,12 +228,13 @@ def _rejoin(tagged: list[tuple[str, str]], known: Callable[[str], bool]) -> list
 
 def _counted(topic: str, tagged: Callable[[str], list[tuple[str, str]]]) -> str:
     """The noun right after the question word ("几个村派驻法治讲师" → 村), if one follows."""
-    asked = _COUNTED.search(topic)
-    if asked:
-        return asked.group(1)
     after = _ASKS.search(topic)
-    first = tagged(topic[after.end():after.end() + 8]) if after else []
-    return first[0][0] if first and first[0][1].startswith(("n", "zg")) else ""
+    nouns = []
+    for word, flag in tagged(topic[after.end():after.end() + 8]) if after else []:
+        if not flag.startswith(("n", "zg")):  # "多少重度残疾人办了…": the nouns right after the question word
+            break
+        nouns.append(word)
+    return "".join(nouns[1:] if nouns and nouns[0] in UNIT_GROUP else nouns)  # "多少件": 件 is the measure
 
 
 def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer,
@@ -275,7 +275,7 @@ def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer,
         year=int(year_match.group(1)) if year_match else None,
         kind=_kind(text, towns),
         terms=tuple(terms.items()),
-        groups=_groups(text, topic, [t for t, w in terms.items() if w >= 1.0]),
+        groups=_groups(text, topic, [t for t, w in terms.items() if w >= 1.0], counted_noun),
         most=bool(_MOST.search(text)),
         least=bool(_LEAST.search(text)),
         quantity=bool(_QUANTITY.search(text.lower()) or _MOST.search(text)),
