@@ -19,6 +19,7 @@ from retrieval.answers.decision import Decision
 from retrieval.answers.ledger import Ledger
 from retrieval.answers.query import Query, understand
 from retrieval.answers.render import render
+from retrieval.answers.towns import TownIndex
 from retrieval.errors import ReportError
 from retrieval.reports.documents import Report, read_override
 from retrieval.reports.indexing import AddResult, Parsed, add_reports, changed_files, parse_file, reembed, remove_report
@@ -54,6 +55,7 @@ class Engine:
         self.store = store
         self._searcher = searcher
         self._swap = threading.Lock()
+        self._towns: tuple[Searcher, TownIndex] | None = None
 
     @classmethod
     def open(cls, config: EngineConfig, *, encoder: Encoder | None = None, progress: bool = False,
@@ -94,8 +96,14 @@ class Engine:
 
     def understand(self, question: str, history: Sequence[str] = ()) -> Query:
         searcher = self.searcher
-        towns = sorted({r.town for r in searcher.reports})
-        return understand(question, history, towns, searcher.tokenizer)
+        return understand(question, history, self._town_index(searcher), searcher.tokenizer)
+
+    def _town_index(self, searcher: Searcher) -> TownIndex:
+        """The towns of the searcher's snapshot, indexed once per snapshot."""
+        held = self._towns
+        if held is None or held[0] is not searcher:
+            held = self._towns = (searcher, TownIndex(sorted({r.town for r in searcher.reports})))
+        return held[1]
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
         """Answer ``question``; ``history`` holds the earlier questions of the conversation, oldest first."""
