@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from embeddings import DEFAULT_MODEL, Encoder, load_encoder
@@ -23,6 +24,7 @@ from retrieval.answers.towns import TownIndex
 from retrieval.errors import ReportError
 from retrieval.reports.documents import Report, read_override
 from retrieval.reports.indexing import AddResult, Parsed, add_reports, changed_files, parse_file, reembed, remove_report
+from retrieval.reports.ledger_rows import figure_rows
 from retrieval.search.hybrid import Searcher
 from retrieval.search.tokenize import Tokenizer
 from retrieval.store import NewReport, Snapshot, Store, legacy, open_store
@@ -149,7 +151,7 @@ class Engine:
 
 def _searcher(config: EngineConfig, snapshot: Snapshot, encoder: Encoder, tokenizer: Tokenizer,
               decision: Decision) -> Searcher:
-    ledger = Ledger(snapshot, encoder, tokenizer.tagged, config.index_dir / "ledger")
+    ledger = Ledger(snapshot, encoder, config.index_dir / "ledger")
     return Searcher(snapshot, encoder, tokenizer, ledger, decision)
 
 
@@ -162,9 +164,12 @@ def _refresh(config: EngineConfig, store: Store, encoder: Encoder, tokenizer: To
     """Under the lock: build from ``rebuild_from`` (or migrate an older index, or build from the seeds) when
     there is nothing; re-embed for a new model; re-read changed report files."""
     snapshot = None if rebuild_from else store.snapshot()
+    if snapshot is None and not rebuild_from and store.migrate(partial(figure_rows, words=tokenizer.tagged)):
+        snapshot = _snapshot(store)  # a store of the previous format, its figure rows made again
     if snapshot is None:
         dropped = list(current.reports) if (current := store.snapshot()) else []
-        migrated = None if rebuild_from else legacy.read(config.index_dir, encoder)
+        migrated = None if rebuild_from else legacy.read(config.index_dir, encoder,
+                                                         partial(figure_rows, words=tokenizer.tagged))
         if migrated is None:
             files = rebuild_from or seed_paths()
             log.info("building the index in %s from %d files", config.index_dir, len(files))

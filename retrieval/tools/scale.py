@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ import numpy as np
 from embeddings import Encoder
 from retrieval.engine import Engine, EngineConfig
 from retrieval.reports.documents import Report
-from retrieval.reports.indexing import figure_rows, parse_file, passage_terms
+from retrieval.reports.indexing import parse_file, passage_terms
+from retrieval.reports.ledger_rows import figure_rows
 from retrieval.search.tokenize import Tokenizer
 from retrieval.store import FigureRow, NewReport, Origin, open_store
 from seeds import seed_paths
@@ -68,14 +70,17 @@ def corpus_dir(cache_dir: Path, n: int) -> Path:
 def build(folder: Path, n: int, encoder: Encoder) -> None:
     """Write N synthetic passages into an embedded store at ``folder`` (once: skipped when complete)."""
     store = open_store(folder)
+    tokenizer = Tokenizer()
+    if store.version() is None:  # a corpus of the previous store format: migrated, not built again
+        with store.lock():
+            store.migrate(partial(figure_rows, words=tokenizer.tagged))
     if store.version() is not None:
         return
-    tokenizer = Tokenizer()
     seeds = [parse_file(p) for p in seed_paths()]
     vectors = [encoder.encode_passages([f"{s.report.title}\n{p.clean}" for p in s.passages]) for s in seeds]
     terms = [[_without(passage_terms(tokenizer, s.report, p), tokenizer.index_terms(s.report.town)) for p in s.passages]
              for s in seeds]
-    ledgers = [figure_rows(s.passages) for s in seeds]
+    ledgers = [figure_rows(s.passages, tokenizer.tagged) for s in seeds]
     rng = np.random.default_rng(0)
     names = town_names({s.report.town for s in seeds})
     batch: list[NewReport] = []
