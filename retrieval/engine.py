@@ -126,6 +126,7 @@ class Engine:
             change = add_reports(self._latest(), parsed, encoder=self.encoder,
                                  tokenizer=self._searcher.tokenizer, progress=progress)
             self._commit(change.add, change.drop)
+        self._searcher.ledger.prepare(r.report.doc_id for r in change.add)  # embedded once, now, not when asked
         return change.results
 
     def remove_report(self, town: str, year: int) -> Report:

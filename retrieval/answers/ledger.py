@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,8 @@ from retrieval.store import FigureRow, Passages, Snapshot
 
 log = logging.getLogger(__name__)
 FORMAT = 1
-__all__ = ["Entry", "Ledger", "clause_span", "headline", "passage_entries", "phrase_around", "sentences", "to_csv"]
+__all__ = ["Entry", "Ledger", "clause_span", "entry", "headline", "keep_vectors", "passage_entries", "phrase_around",
+           "sentences", "to_csv", "vector_path"]
 
 
 def phrase_around(sentence: str, figure: Figure) -> str:
@@ -126,6 +127,11 @@ class Ledger:
         snapshot.passages.prefetch(first + f.offset for f in stored)
         return [entry(first, snapshot.passages[first + f.offset], f) for f in stored]
 
+    def prepare(self, doc_ids: Iterable[str]) -> None:
+        """Read (and embed, when not kept yet) the rows of these reports now: a report just added."""
+        for doc_id in doc_ids:
+            self.report(doc_id)
+
     def at(self, row: int) -> list[Row]:
         """The rows of passage ``row``."""
         return self.report(self._snapshot.passages[row].doc_id).get(row, [])
@@ -136,24 +142,36 @@ class Ledger:
                 for rows in self.report(doc_id).values() for r in rows]
 
 
-def _vectors(doc_id: str, rows: list[Entry], encoder: Encoder, cache: Path | None) -> np.ndarray:
+def vector_path(cache: Path, doc_id: str, rows: Sequence[Entry], encoder: Encoder) -> Path:
+    """Where the vectors of a report's rows are kept (named for the texts embedded and the model)."""
     texts = [entry.context for entry in rows]
     key = hashlib.sha256("\n".join([str(FORMAT), encoder.name, str(encoder.dim), *texts]).encode()).hexdigest()[:16]
-    path = cache / f"{doc_id}-{key}.npy" if cache is not None else None
+    return cache / f"{doc_id}-{key}.npy"
+
+
+def keep_vectors(path: Path, vectors: np.ndarray) -> None:
+    """Write a report's row vectors to ``path`` (atomically), removing those of its earlier rows."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc_id = path.name.rsplit("-", 1)[0]
+        for old in path.parent.glob(f"{doc_id}-*.npy"):
+            old.unlink(missing_ok=True)
+        tmp = path.parent / f".{uuid.uuid4().hex}.npy"
+        np.save(tmp, vectors)
+        os.replace(tmp, path)
+    except OSError as error:  # a read-only index still answers; it only embeds again next time
+        log.warning("cannot keep ledger vectors in %s: %s", path.parent, error)
+
+
+def _vectors(doc_id: str, rows: list[Entry], encoder: Encoder, cache: Path | None) -> np.ndarray:
+    path = vector_path(cache, doc_id, rows, encoder) if cache is not None else None
     if path is not None and path.exists():
         return np.load(path)
+    texts = [entry.context for entry in rows]
     vectors = encoder.encode_passages(texts) if texts else np.zeros((0, encoder.dim), np.float32)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if path is not None:
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-            for old in cache.glob(f"{doc_id}-*.npy"):
-                old.unlink(missing_ok=True)
-            tmp = cache / f".{uuid.uuid4().hex}.npy"
-            np.save(tmp, vectors)
-            os.replace(tmp, path)
-        except OSError as error:  # a read-only index still answers; it only embeds again next time
-            log.warning("cannot keep ledger vectors in %s: %s", cache, error)
+        keep_vectors(path, vectors)
     return vectors
 
 
