@@ -149,12 +149,13 @@ def vector_path(cache: Path, doc_id: str, rows: Sequence[Entry], encoder: Encode
     return cache / f"{doc_id}-{key}.npy"
 
 
-def keep_vectors(path: Path, vectors: np.ndarray) -> None:
-    """Write a report's row vectors to ``path`` (atomically), removing those of its earlier rows."""
+def keep_vectors(path: Path, vectors: np.ndarray, *, fresh: bool = False) -> None:
+    """Write a report's row vectors to ``path`` (atomically), removing those of its earlier rows (none when
+    ``fresh``: the report was never kept, which spares listing the folder)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         doc_id = path.name.rsplit("-", 1)[0]
-        for old in path.parent.glob(f"{doc_id}-*.npy"):
+        for old in () if fresh else path.parent.glob(f"{doc_id}-*.npy"):
             old.unlink(missing_ok=True)
         tmp = path.parent / f".{uuid.uuid4().hex}.npy"
         np.save(tmp, vectors)

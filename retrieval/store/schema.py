@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS figures(doc_id TEXT NOT NULL, row INTEGER NOT NULL, s
     subject TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, kind TEXT NOT NULL, bound TEXT,
     high, period TEXT, clause_start INTEGER NOT NULL, clause_end INTEGER NOT NULL,
     phrase_start INTEGER NOT NULL, phrase_end INTEGER NOT NULL, after TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS figures_doc ON figures(doc_id, row);
+CREATE INDEX IF NOT EXISTS figures_row ON figures(row);
 """
 # value and high have no column type: an int figure stays an int, a float a float (answers print either)
 FIGURE_COLUMNS = ("doc_id, row, sentence, sentence_start, sentence_end, position, text, value, unit, unit_group, "
@@ -85,10 +85,11 @@ def figure_values(doc_id: str, first_row: int, row: FigureRow) -> tuple[object, 
             row.after)
 
 
-def read_figures(con: sqlite3.Connection, doc_id: str, first_row: int) -> list[FigureRow]:
-    """The figure rows of a report, in reading order."""
-    found = con.execute(f"SELECT {FIGURE_COLUMNS} FROM figures WHERE doc_id = ? "  # noqa: S608
-                        "ORDER BY row, sentence, position", (doc_id,)).fetchall()
+def read_figures(con: sqlite3.Connection, first_row: int, count: int) -> list[FigureRow]:
+    """The figure rows of the report whose passages are rows ``first_row …`` (``count`` of them), in reading
+    order (by row: the index that also serves deleting a removed report's rows)."""
+    found = con.execute(f"SELECT {FIGURE_COLUMNS} FROM figures WHERE row BETWEEN ? AND ? "  # noqa: S608
+                        "ORDER BY row, sentence, position", (first_row, first_row + count - 1)).fetchall()
     return [FigureRow(row - first_row, sentence, (s0, s1), Figure(text, value, unit, qualifier, subject, start, end,
                                                                    kind, bound, high, period),
                       (c0, c1), (p0, p1), position, after)

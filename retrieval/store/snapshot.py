@@ -145,4 +145,4 @@ class EmbeddedSnapshot(RowsAndTerms):
         return [found[int(r)].split(" ") if found[int(r)] else [] for r in rows]
 
     def figure_rows(self, doc_id: str) -> list[FigureRow]:
-        return read_figures(self.con, doc_id, self.ranges[doc_id][0])
+        return read_figures(self.con, *self.ranges[doc_id])

@@ -129,7 +129,7 @@ class _LedgerRows:
         noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
         entries = _entries(item.passages, rows)
         keep_vectors(vector_path(self._cache, item.report.doc_id, entries, self._encoder),
-                     np.ascontiguousarray(noisy, dtype=np.float32))
+                     np.ascontiguousarray(noisy, dtype=np.float32), fresh=True)
         return rows
 
 
