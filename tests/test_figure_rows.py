@@ -157,3 +157,14 @@ def test_migration_killed_midway_leaves_the_previous_format(built: tuple[Path, i
     engine = Engine.open(config, encoder=FakeEncoder())
     assert read_meta(con)["format"] == "3"
     assert _stored(engine) == _afresh(engine, one_tokenizer)
+
+
+def test_an_added_report_has_its_ledger_vectors_made_at_add(store_config: EngineConfig, tmp_path: Path) -> None:
+    encoder = FakeEncoder()
+    result = Engine.open(store_config, encoder=encoder).add_report(_renamed_copy(tmp_path))
+    rows = len(Engine.open(store_config, encoder=FakeEncoder()).searcher.corpus.figure_rows(result.report.doc_id))
+    assert encoder.ledger_calls == [rows] and rows > 10  # embedded once, while adding
+    asking = FakeEncoder()
+    reader = Engine.open(store_config, encoder=asking)
+    assert len(reader.searcher.ledger.entries([result.report.doc_id])) == rows
+    assert asking.ledger_calls == []  # the first question about it embeds nothing
