@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from embeddings import DEFAULT_MODEL, Encoder, load_encoder
@@ -20,9 +21,11 @@ from retrieval.answers.ledger import Ledger
 from retrieval.answers.query import Query, understand
 from retrieval.answers.render import render
 from retrieval.answers.scope import ScopeConfig
+from retrieval.answers.towns import TownIndex
 from retrieval.errors import ReportError
 from retrieval.reports.documents import Report, read_override
 from retrieval.reports.indexing import AddResult, Parsed, add_reports, changed_files, parse_file, reembed, remove_report
+from retrieval.reports.ledger_rows import figure_rows
 from retrieval.search.hybrid import Searcher
 from retrieval.search.tokenize import Tokenizer
 from retrieval.store import NewReport, Snapshot, Store, legacy, open_store
@@ -56,6 +59,7 @@ class Engine:
         self.store = store
         self._searcher = searcher
         self._swap = threading.Lock()
+        self._towns: tuple[Searcher, TownIndex] | None = None
 
     @classmethod
     def open(cls, config: EngineConfig, *, encoder: Encoder | None = None, progress: bool = False,
@@ -97,7 +101,15 @@ class Engine:
 
     def understand(self, question: str, history: Sequence[str] = ()) -> Query:
         searcher = self.searcher
-        return understand(question, history, searcher.towns, searcher.tokenizer, searcher.bm25.__contains__)
+        return understand(question, history, self._town_index(searcher), searcher.tokenizer,
+                          searcher.bm25.__contains__)
+
+    def _town_index(self, searcher: Searcher) -> TownIndex:
+        """The towns of the searcher's snapshot, indexed once per snapshot."""
+        held = self._towns
+        if held is None or held[0] is not searcher:
+            held = self._towns = (searcher, TownIndex(searcher.towns))
+        return held[1]
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
         """Answer ``question``; ``history`` holds the earlier questions of the conversation, oldest first."""
@@ -118,6 +130,7 @@ class Engine:
             change = add_reports(self._latest(), parsed, encoder=self.encoder,
                                  tokenizer=self._searcher.tokenizer, progress=progress)
             self._commit(change.add, change.drop)
+        self._searcher.ledger.prepare(r.report.doc_id for r in change.add)  # embedded once, now, not when asked
         return change.results
 
     def remove_report(self, town: str, year: int) -> Report:
@@ -143,7 +156,7 @@ class Engine:
 
 def _searcher(config: EngineConfig, snapshot: Snapshot, encoder: Encoder, tokenizer: Tokenizer,
               decision: Decision) -> Searcher:
-    ledger = Ledger(snapshot, encoder, tokenizer.tagged, config.index_dir / "ledger")
+    ledger = Ledger(snapshot, encoder, config.index_dir / "ledger")
     return Searcher(snapshot, encoder, tokenizer, ledger, decision)
 
 
@@ -156,9 +169,12 @@ def _refresh(config: EngineConfig, store: Store, encoder: Encoder, tokenizer: To
     """Under the lock: build from ``rebuild_from`` (or migrate an older index, or build from the seeds) when
     there is nothing; re-embed for a new model; re-read changed report files."""
     snapshot = None if rebuild_from else store.snapshot()
+    if snapshot is None and not rebuild_from and store.migrate(partial(figure_rows, words=tokenizer.tagged)):
+        snapshot = _snapshot(store)  # a store of the previous format, its figure rows made again
     if snapshot is None:
         dropped = list(current.reports) if (current := store.snapshot()) else []
-        migrated = None if rebuild_from else legacy.read(config.index_dir, encoder)
+        migrated = None if rebuild_from else legacy.read(config.index_dir, encoder,
+                                                         partial(figure_rows, words=tokenizer.tagged))
         if migrated is None:
             files = rebuild_from or seed_paths()
             log.info("building the index in %s from %d files", config.index_dir, len(files))

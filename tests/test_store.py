@@ -127,7 +127,7 @@ def test_embedded_store_layout(built: tuple[Path, int]) -> None:
     index_dir, embedded_passages = built
     con = embedded.connect(index_dir / "store.sqlite")
     meta = embedded.read_meta(con)
-    assert (meta["format"], meta["model"], meta["dim"], meta["rows"]) == ("2", "fake", "64", str(embedded_passages))
+    assert (meta["format"], meta["model"], meta["dim"], meta["rows"]) == ("3", "fake", "64", str(embedded_passages))
     assert con.execute("SELECT COUNT(*) FROM passages").fetchone()[0] == embedded_passages
     assert (index_dir / f"vectors-{meta['epoch']}.f32").stat().st_size == embedded_passages * 64 * 4
     figures = con.execute("SELECT COUNT(*) FROM figures").fetchone()[0]

@@ -11,10 +11,9 @@ import hashlib
 import io
 import logging
 import os
-import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,61 +21,20 @@ import numpy as np
 
 from embeddings import Encoder
 from retrieval.reports.documents import Passage, Report
-from retrieval.reports.figures import CLAUSE_BREAKS, Figure, extract_figures
-from retrieval.store import Passages, Snapshot
+from retrieval.reports.figures import Figure
+from retrieval.reports.ledger_rows import Words, clause_span, passage_rows, phrase_span, sentences
+from retrieval.store import FigureRow, Passages, Snapshot
 
 log = logging.getLogger(__name__)
 FORMAT = 1
-_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
-_FIGURE_END = re.compile(r"\d\s*[余多万亿]*[\u4e00-\u9fff]{0,2}$|[%％]$")
-_PHRASE_STOPS = "，,。；;：:！？!?"
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_NOT_NOUN = set("的了是在为将对把被由从向与及并已均都得到等以来左右余多")
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences of a passage, punctuation kept."""
-    return [s for s in (m.group().strip() for m in _SENTENCE.finditer(text)) if s]
-
-
-def _words_only(text: str) -> str:
-    """The Chinese of ``text`` without numbers and the measure words after them ("2023年12件；" → "")."""
-    numbers = re.sub(r"\d[\d.,%％]*\s*(?:[余多万亿]*[\u4e00-\u9fff]{0,2})", "", text)
-    return "".join(re.findall(r"[\u4e00-\u9fff]", numbers))
-
-
-def _left_break(sentence: str, before: int) -> int:
-    return max((sentence.rfind(ch, 0, before) for ch in CLAUSE_BREAKS), default=-1) + 1
-
-
-_ROW_LABEL = 20  # the longest label a table row opens with ("行标题：")
-
-
-def clause_span(sentence: str, start: int, end: int) -> tuple[int, int]:
-    """Where the clause holding a figure begins and ends; a clause that is nothing but figures
-    ("98批次，385人次", a table row's "2023年12件；2024年18件") takes in the clauses before it, up to
-    the one that names what is counted."""
-    left = _left_break(sentence, start)
-    rights = [i for i in (sentence.find(ch, end) for ch in CLAUSE_BREAKS) if i >= 0]
-    right = min(rights, default=len(sentence))
-    while left > 1 and len(_words_only(sentence[left:start] + sentence[end:right])) < 2:
-        left = _left_break(sentence, left - 1)
-    if left > 1 and len(_words_only(sentence[left:start])) <= 3 and _FIGURE_END.search(sentence[:left - 1]):
-        # "项目清单145件，已完成142件": a short verb continuing a list of figures shares its subject
-        left = _left_break(sentence, left - 1)
-    if 1 < left <= _ROW_LABEL and sentence[left - 1] == "：" and _left_break(sentence, left - 1) == 0:
-        left = 0  # a table row, "民事诉讼案件：数量50起": its label names what is counted
-    return left, right
+__all__ = ["Entry", "Ledger", "clause_span", "entry", "headline", "keep_vectors", "passage_entries", "phrase_around",
+           "sentences", "to_csv", "vector_path"]
 
 
 def phrase_around(sentence: str, figure: Figure) -> str:
-    """The comma-delimited stretch holding a figure (wider than its clause: 、 does not end it); when it
-    opens with no more than a short verb ("已完成142件"), the stretch before it names what is counted."""
-    left = max((sentence.rfind(ch, 0, figure.start) for ch in _PHRASE_STOPS), default=-1) + 1
-    if left > 1 and len(_words_only(sentence[left:figure.start])) <= 3:
-        left = max((sentence.rfind(ch, 0, left - 1) for ch in _PHRASE_STOPS), default=-1) + 1
-    rights = [i for i in (sentence.find(ch, figure.end) for ch in _PHRASE_STOPS) if i >= 0]
-    return sentence[left:min(rights, default=len(sentence))]
+    """The comma-delimited stretch holding a figure (see ``ledger_rows.phrase_span``)."""
+    left, right = phrase_span(sentence, figure)
+    return sentence[left:right]
 
 
 def headline(sentence: str, figure: Figure) -> str:
@@ -113,23 +71,17 @@ class Entry:
         return f"{self.figure.subject}：{self.phrase}" if self.figure.subject else self.phrase
 
 
-def passage_entries(row: int, passage: Passage, words: Callable[[str], list[tuple[str, str]]]) -> list[Entry]:
-    """The ledger rows of one passage, in reading order; ``words`` tags text's words (jieba)."""
-    out = []
-    for sentence in sentences(passage.text):
-        for position, figure in enumerate(extract_figures(sentence)):
-            left, right = clause_span(sentence, figure.start, figure.end)
-            out.append(Entry(row, sentence, figure, sentence[left:right], phrase_around(sentence, figure), position,
-                             _noun_after(sentence[figure.end:right], words)))
-    return out
+def entry(first_row: int, passage: Passage, row: FigureRow) -> Entry:
+    """The ledger entry of a stored figure row (``passage``: the one it stands in)."""
+    sentence = passage.text[row.span[0]:row.span[1]]
+    return Entry(first_row + row.offset, sentence, row.figure, sentence[row.clause[0]:row.clause[1]],
+                 sentence[row.phrase[0]:row.phrase[1]], row.position, row.after)
 
 
-def _noun_after(rest: str, words: Callable[[str], list[tuple[str, str]]]) -> str:
-    """The first word after a figure when it is a noun naming what is counted ("村" in "19个村实现…")."""
-    if not rest or not _CJK.match(rest) or rest[0] in _NOT_NOUN:
-        return ""
-    first = words(rest[:12])
-    return first[0][0] if first and first[0][1].startswith(("n", "zg")) else ""  # jieba tags a lone 村 zg
+def passage_entries(row: int, passage: Passage, words: Words) -> list[Entry]:
+    """The ledger entries of one passage extracted afresh, in reading order; ``words`` tags text's words
+    (jieba). Indexing stores the same rows (``ledger_rows.passage_rows``); the ledger reads those."""
+    return [entry(row, passage, f) for f in passage_rows(0, passage, words)]
 
 
 @dataclass(frozen=True)
@@ -142,11 +94,11 @@ class Row:
 
 class Ledger:
     """The rows of one store snapshot, read per report on first use (opening costs nothing however many
-    reports there are); a report's vectors come from ``cache`` when its rows are unchanged."""
+    reports there are) from the figure rows indexing stored; a report's vectors come from ``cache`` when its
+    rows are unchanged."""
 
-    def __init__(self, snapshot: Snapshot, encoder: Encoder, words: Callable[[str], list[tuple[str, str]]],
-                 cache: Path | None) -> None:
-        self._snapshot, self._encoder, self._words, self._cache = snapshot, encoder, words, cache
+    def __init__(self, snapshot: Snapshot, encoder: Encoder, cache: Path | None) -> None:
+        self._snapshot, self._encoder, self._cache = snapshot, encoder, cache
         self._reports: dict[str, dict[int, list[Row]]] = {}
         self._lock = threading.Lock()
 
@@ -157,15 +109,28 @@ class Ledger:
             return found
         with self._lock:
             if doc_id not in self._reports:
-                snapshot = self._snapshot
-                entries = [e for row in snapshot.rows([doc_id])
-                           for e in passage_entries(int(row), snapshot.passages[int(row)], self._words)]
+                entries = self._entries(doc_id)
                 vectors = _vectors(doc_id, entries, self._encoder, self._cache)
                 by_row: dict[int, list[Row]] = {}
                 for entry, vector in zip(entries, vectors, strict=True):
                     by_row.setdefault(entry.row, []).append(Row(entry, vector))
                 self._reports[doc_id] = by_row
             return self._reports[doc_id]
+
+    def _entries(self, doc_id: str) -> list[Entry]:
+        snapshot = self._snapshot
+        rows = snapshot.rows([doc_id])
+        if not len(rows):
+            return []
+        first = int(rows[0])
+        stored = snapshot.figure_rows(doc_id)
+        snapshot.passages.prefetch(first + f.offset for f in stored)
+        return [entry(first, snapshot.passages[first + f.offset], f) for f in stored]
+
+    def prepare(self, doc_ids: Iterable[str]) -> None:
+        """Read (and embed, when not kept yet) the rows of these reports now: a report just added."""
+        for doc_id in doc_ids:
+            self.report(doc_id)
 
     def at(self, row: int) -> list[Row]:
         """The rows of passage ``row``."""
@@ -177,24 +142,37 @@ class Ledger:
                 for rows in self.report(doc_id).values() for r in rows]
 
 
-def _vectors(doc_id: str, rows: list[Entry], encoder: Encoder, cache: Path | None) -> np.ndarray:
+def vector_path(cache: Path, doc_id: str, rows: Sequence[Entry], encoder: Encoder) -> Path:
+    """Where the vectors of a report's rows are kept (named for the texts embedded and the model)."""
     texts = [entry.context for entry in rows]
     key = hashlib.sha256("\n".join([str(FORMAT), encoder.name, str(encoder.dim), *texts]).encode()).hexdigest()[:16]
-    path = cache / f"{doc_id}-{key}.npy" if cache is not None else None
+    return cache / f"{doc_id}-{key}.npy"
+
+
+def keep_vectors(path: Path, vectors: np.ndarray, *, fresh: bool = False) -> None:
+    """Write a report's row vectors to ``path`` (atomically), removing those of its earlier rows (none when
+    ``fresh``: the report was never kept, which spares listing the folder)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc_id = path.name.rsplit("-", 1)[0]
+        for old in () if fresh else path.parent.glob(f"{doc_id}-*.npy"):
+            old.unlink(missing_ok=True)
+        tmp = path.parent / f".{uuid.uuid4().hex}.npy"
+        np.save(tmp, vectors)
+        os.replace(tmp, path)
+    except OSError as error:  # a read-only index still answers; it only embeds again next time
+        log.warning("cannot keep ledger vectors in %s: %s", path.parent, error)
+
+
+def _vectors(doc_id: str, rows: list[Entry], encoder: Encoder, cache: Path | None) -> np.ndarray:
+    path = vector_path(cache, doc_id, rows, encoder) if cache is not None else None
     if path is not None and path.exists():
         return np.load(path)
+    texts = [entry.context for entry in rows]
     vectors = encoder.encode_passages(texts) if texts else np.zeros((0, encoder.dim), np.float32)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if path is not None:
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-            for old in cache.glob(f"{doc_id}-*.npy"):
-                old.unlink(missing_ok=True)
-            tmp = cache / f".{uuid.uuid4().hex}.npy"
-            np.save(tmp, vectors)
-            os.replace(tmp, path)
-        except OSError as error:  # a read-only index still answers; it only embeds again next time
-            log.warning("cannot keep ledger vectors in %s: %s", cache, error)
+        keep_vectors(path, vectors)
     return vectors
 
 

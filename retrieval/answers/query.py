@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib.resources import files
 
+from retrieval.answers.towns import TownIndex, stem
 from retrieval.reports.documents import towns_in
 from retrieval.reports.figures import UNIT_GROUP
 from retrieval.search.tokenize import STOPWORDS, Tokenizer
@@ -129,17 +130,6 @@ class _Locked:
 
 
 @cache
-def _pinyin(name: str) -> str:
-    from pypinyin import lazy_pinyin
-
-    return "".join(lazy_pinyin(name))
-
-
-def _stem(town: str) -> str:
-    return re.sub(r"(镇|乡|街道)$", "", town)
-
-
-@cache
 def _glossary() -> tuple[tuple[re.Pattern[str], str], ...]:
     lines = files("retrieval").joinpath("data/english.txt").read_text(encoding="utf-8").splitlines()
     pairs = [line.split("\t") for line in lines if line.strip() and not line.startswith("#")]
@@ -157,18 +147,19 @@ def _english_terms(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def find_towns(text: str, known: Sequence[str]) -> tuple[list[str], list[str]]:
+def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str], list[str]]:
     """(known towns the text names, town-like names it mentions that are not in the corpus)."""
-    found = [t for t in known if t in text or (len(_stem(t)) >= 2 and _stem(t) in text)]
+    index = known if isinstance(known, TownIndex) else TownIndex(known)
+    found = index.written_in(text)
     unknown = []
     for name in towns_in(text):
         if any(name.endswith(t) or t.endswith(name) for t in found):
             continue
-        close = [t for t in known if len(t) == len(name) and sum(a != b for a, b in zip(t, name, strict=True)) == 1]
+        close = index.one_off(name)
         (found if close else unknown).extend(close or [name])
     letters = re.sub(r"[^a-z]", "", text.lower())
     if letters:
-        found += [t for t in known if t not in found and _pinyin(_stem(t)) in letters]
+        found += [t for t in index.sounded_in(letters) if t not in found]
     return sorted(set(found), key=text.find), unknown
 
 
@@ -237,14 +228,14 @@ def _counted(topic: str, tagged: Callable[[str], list[tuple[str, str]]]) -> str:
     return "".join(nouns[1:] if nouns and nouns[0] in UNIT_GROUP else nouns)  # "多少件": 件 is the measure
 
 
-def analyze(question: str, known_towns: Sequence[str], tokenizer: Tokenizer,
+def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: Tokenizer,
             known: Callable[[str], bool] | None = None) -> Query:
     """Parse one question on its own (no conversation); ``known`` says whether the reports use a word."""
     text = normalize(question)
     towns, unknown = find_towns(text, known_towns)
     year_match = _YEAR.search(text)
     topic = text
-    for name in [*towns, *unknown, *towns_in(text), *map(_stem, towns)]:
+    for name in [*towns, *unknown, *towns_in(text), *map(stem, towns)]:
         topic = topic.replace(name, " ")
     topic = _YEAR.sub(" ", topic)
     excluded = [w for m in _EXCLUDED.finditer(topic) for w in tokenizer.terms(m.group(1))]
@@ -327,9 +318,13 @@ def split_parts(text: str) -> list[str]:
     return parts if sum(bool(asks.search(p)) for p in parts) >= 2 else []
 
 
-def understand(question: str, history: Sequence[str], known_towns: Sequence[str], tokenizer: Tokenizer,
-               known: Callable[[str], bool] | None = None) -> Query:
-    """The question read in its conversation: each earlier question resolved in turn, oldest first."""
+def understand(question: str, history: Sequence[str], known_towns: "Sequence[str] | TownIndex",
+               tokenizer: Tokenizer, known: Callable[[str], bool] | None = None) -> Query:
+    """The question read in its conversation: each earlier question resolved in turn, oldest first
+    (``known_towns``: a ``TownIndex`` built once per corpus, or the names; ``known``: whether the reports
+    use a word)."""
+    if not isinstance(known_towns, TownIndex):
+        known_towns = TownIndex(known_towns)
     previous: Query | None = None
     for earlier in history:
         previous = follow(analyze(earlier, known_towns, tokenizer, known), previous)

@@ -3,7 +3,7 @@ rows); a report of the same town and year is replaced; a new model re-embeds wha
 passages of new reports are embedded."""
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -13,11 +13,9 @@ from embeddings import Encoder
 from retrieval.errors import UnknownReportError
 from retrieval.reports.documents import Passage, Report, ensure_distinct, read_report
 from retrieval.reports.figures import Figure, extract_figures
-from retrieval.search.hybrid import sentences
+from retrieval.reports.ledger_rows import figure_rows
 from retrieval.search.tokenize import Tokenizer
-from retrieval.store import FigureRow, NewReport, Origin, Snapshot
-
-Ledger = Callable[[Sequence[Passage]], list[FigureRow]]
+from retrieval.store import NewReport, Origin, Snapshot
 
 
 @dataclass(frozen=True)
@@ -68,14 +66,6 @@ def passage_terms(tokenizer: Tokenizer, report: Report, passage: Passage) -> lis
     return tokenizer.index_terms(f"{report.town} {' '.join(passage.section)} {passage.clean}")
 
 
-def figure_rows(passages: Sequence[Passage]) -> list[FigureRow]:
-    """The default figure rows of a report: every figure of every sentence (the ledger replaces this)."""
-    return [FigureRow(offset, index, "", figure.subject, figure.group, figure.value, figure.qualifier, figure.text)
-            for offset, passage in enumerate(passages)
-            for index, sentence in enumerate(sentences(passage.text))
-            for figure in extract_figures(sentence)]
-
-
 def changed_files(snapshot: Snapshot) -> dict[str, Path]:
     """Reports whose source file is still there but no longer holds what was indexed (doc id → path)."""
     changed = {}
@@ -87,7 +77,7 @@ def changed_files(snapshot: Snapshot) -> dict[str, Path]:
 
 
 def add_reports(snapshot: Snapshot | None, parsed: Sequence[Parsed], *, encoder: Encoder, tokenizer: Tokenizer,
-                progress: bool = False, drop: Sequence[str] = (), ledger: Ledger = figure_rows) -> Change:
+                progress: bool = False, drop: Sequence[str] = ()) -> Change:
     """The change that adds ``parsed`` (and removes the reports ``drop``); a stored report of the same
     town and year is replaced; two of ``parsed`` of the same town and year are refused."""
     ensure_distinct([item.report for item in parsed])
@@ -112,7 +102,7 @@ def add_reports(snapshot: Snapshot | None, parsed: Sequence[Parsed], *, encoder:
         end = start + len(item.passages)
         terms = [passage_terms(tokenizer, item.report, p) for p in item.passages]
         add.append(NewReport(item.report, item.origin, item.passages, terms, vectors[start:end],
-                             ledger(item.passages)))
+                             figure_rows(item.passages, tokenizer.tagged)))
         start = end
     return Change(add, [d for d in removed if snapshot and d in snapshot.reports], results)
 

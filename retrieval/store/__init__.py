@@ -12,7 +12,7 @@ a new state and readers pick it up with ``Store.snapshot()``.
 import contextlib
 import fcntl
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +21,7 @@ import numpy as np
 
 from retrieval.errors import IndexBusyError
 from retrieval.reports.documents import Passage, Report
+from retrieval.reports.figures import Figure
 
 LOCK_TIMEOUT_S = 30.0
 
@@ -35,19 +36,27 @@ class Origin:
 
 @dataclass(frozen=True)
 class FigureRow:
-    """One figure of a report as a derived row (the figure ledger), stored with the report's passages.
+    """One figure of a report as the figure ledger reads it, extracted once when the report is indexed and
+    stored with its passages (``retrieval.reports.ledger_rows``).
 
-    ``offset`` is the passage's position within its report (its row is the report's first row + offset).
+    ``offset``: the passage's position within its report (its row is the report's first row + offset);
+    ``sentence``: the sentence's place in the passage and ``span`` its characters in the passage text;
+    ``figure.start``/``figure.end``, ``clause`` and ``phrase`` are character ranges of that sentence;
+    ``position``: the figure's place among its sentence's figures; ``after``: the noun right after the
+    figure naming what is counted ("19个村" → 村), or "".
     """
 
     offset: int
     sentence: int
-    clause: str
-    noun: str
-    group: str
-    value: float | None
-    qualifier: str | None
-    text: str
+    span: tuple[int, int]
+    figure: Figure
+    clause: tuple[int, int]
+    phrase: tuple[int, int]
+    position: int
+    after: str
+
+
+FigureMaker = Callable[[Sequence[Passage]], list[FigureRow]]  # a report's passages → its figure rows
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,10 @@ class NewReport:
 
 class Passages(Protocol):
     def __getitem__(self, row: int) -> Passage: ...
+
+    def prefetch(self, rows: Iterable[int]) -> None:
+        """Read the passages of ``rows`` in one go (they are about to be read one by one)."""
+        ...
 
 
 class Snapshot(Protocol):
@@ -104,7 +117,9 @@ class Snapshot(Protocol):
         """The BM25 terms stored for ``rows``."""
         ...
 
-    def figure_rows(self, doc_id: str) -> list[FigureRow]: ...
+    def figure_rows(self, doc_id: str) -> list[FigureRow]:
+        """The figure rows of a report, in reading order (as ``NewReport.figures`` stored them)."""
+        ...
 
 
 class Store(Protocol):
@@ -118,6 +133,12 @@ class Store(Protocol):
 
     def lock(self, timeout: float | None = None) -> contextlib.AbstractContextManager[None]:
         """The writer lock; raises IndexBusyError when another writer keeps it past ``timeout``."""
+        ...
+
+    def migrate(self, figures: FigureMaker) -> bool:
+        """Bring a store of the previous format to this one in place, its figure rows made again by
+        ``figures`` from the stored passages, in one step readers never see half done (the caller holds the
+        lock); False when there is no such store."""
         ...
 
     def write(self, *, model: str, dim: int, add: Sequence[NewReport] = (), drop: Sequence[str] = (),

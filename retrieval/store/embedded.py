@@ -25,9 +25,20 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.search import dense, lexical
-from retrieval.store import LOCK_TIMEOUT_S, NewReport, file_lock
+from retrieval.store import LOCK_TIMEOUT_S, FigureMaker, NewReport, file_lock
 from retrieval.store.compaction import compact
-from retrieval.store.schema import DB, FORMAT, SCHEMA, commit_meta, connect, name, read_meta
+from retrieval.store.migration import migrate
+from retrieval.store.schema import (
+    DB,
+    FORMAT,
+    INSERT_FIGURE,
+    SCHEMA,
+    commit_meta,
+    connect,
+    figure_values,
+    name,
+    read_meta,
+)
 from retrieval.store.snapshot import EmbeddedSnapshot
 
 
@@ -62,6 +73,13 @@ class EmbeddedStore:
     def lock(self, timeout: float | None = None) -> AbstractContextManager[None]:
         return file_lock(self.folder, self.lock_timeout if timeout is None else timeout)
 
+    def migrate(self, figures: FigureMaker) -> bool:
+        """A store of format 2 brought to this format in one transaction (see ``migration``)."""
+        if not (self.folder / DB).exists():
+            return False
+        with closing(connect(self.folder / DB)) as con:
+            return migrate(con, figures)
+
     def write(self, *, model: str, dim: int, add: Sequence[NewReport] = (), drop: Sequence[str] = (),
               compacting: bool = True) -> str:
         """Commit ``add`` and the removal of ``drop`` (the caller holds the lock); then, when the later
@@ -87,9 +105,11 @@ class EmbeddedStore:
             meta.update(generation=str(generation), rows=str(rows))
             con.execute("BEGIN IMMEDIATE")
             try:
-                if fresh:
+                if fresh:  # tables of another format may have other columns: made anew, in this transaction
                     for table in ("reports", "passages", "segments", "dead", "figures"):
-                        con.execute(f"DELETE FROM {table}")  # noqa: S608 — fixed table names
+                        con.execute(f"DROP TABLE {table}")  # noqa: S608 — fixed table names
+                    for statement in filter(str.strip, SCHEMA.split(";")):
+                        con.execute(statement)
                 _purge(con, generation)
                 _drop(con, [*drop, *(r.report.doc_id for r in add)], generation)
                 _insert(con, add, first)
@@ -135,9 +155,7 @@ def _insert(con: sqlite3.Connection, add: Sequence[NewReport], first: int) -> No
         con.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?)", [
             (row + i, report.doc_id, json.dumps(p.section, ensure_ascii=False), p.text, " ".join(t))
             for i, (p, t) in enumerate(zip(item.passages, item.terms, strict=True))])
-        con.executemany("INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            (report.doc_id, row + f.offset, f.sentence, f.clause, f.noun, f.group, f.value, f.qualifier, f.text)
-            for f in item.figures])
+        con.executemany(INSERT_FIGURE, [figure_values(report.doc_id, row, f) for f in item.figures])
         row += len(item.passages)
 
 

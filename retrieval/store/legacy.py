@@ -17,17 +17,15 @@ import numpy as np
 
 from embeddings import Encoder
 from retrieval.reports.documents import Passage, Report
-from retrieval.store import NewReport, Origin
+from retrieval.store import FigureMaker, NewReport, Origin
 
 log = logging.getLogger(__name__)
 FORMAT = 1
 
 
-def read(index_dir: Path, encoder: Encoder) -> list[NewReport] | None:
-    """The reports of a format-1 index embedded with ``encoder``'s model, or None (none, other model,
-    unreadable)."""
-    from retrieval.reports.indexing import figure_rows  # indexing imports the store package
-
+def read(index_dir: Path, encoder: Encoder, figures: FigureMaker) -> list[NewReport] | None:
+    """The reports of a format-1 index embedded with ``encoder``'s model (figure rows made by ``figures``),
+    or None (none, other model, unreadable)."""
     if not (index_dir / "current").is_symlink():
         return None
     try:
@@ -51,7 +49,7 @@ def read(index_dir: Path, encoder: Encoder) -> list[NewReport] | None:
         picked = by_doc.get(entry["doc_id"], [])
         passages = [Passage(rows[i]["doc"], tuple(rows[i]["section"]), rows[i]["text"]) for i in picked]
         out.append(NewReport(Report(**entry["report"]), Origin(**entry["origin"]), passages,
-                             [rows[i]["terms"] for i in picked], vectors[picked], figure_rows(passages)))
+                             [rows[i]["terms"] for i in picked], vectors[picked], figures(passages)))
     log.info("migrating %d reports from the older index format in %s", len(out), index_dir)
     return out
 

@@ -17,6 +17,7 @@ of no live report are ignored by every read, so a writer killed midway leaves no
 """
 
 import contextlib
+import dataclasses
 import json
 import threading
 from collections import OrderedDict
@@ -27,11 +28,13 @@ from typing import Any
 import numpy as np
 
 from retrieval.reports.documents import Passage, Report
+from retrieval.reports.figures import Figure
 from retrieval.search import dense, lexical
-from retrieval.store import FigureRow, NewReport, Origin, file_lock
+from retrieval.store import FigureMaker, FigureRow, NewReport, Origin, file_lock
 from retrieval.store.snapshot import RowsAndTerms
 
-FORMAT = "milvus-1"
+FORMAT = "milvus-2"  # 2: figure rows carry what the ledger reads; a milvus-1 store is migrated
+PREVIOUS = "milvus-1"
 PREFIX = "fazhi_"
 _BATCH = 1000
 _CACHED = 20_000
@@ -93,6 +96,28 @@ class MilvusStore:
     def lock(self, timeout: float | None = None) -> contextlib.AbstractContextManager[None]:
         return file_lock(self.lock_dir, self.lock_timeout if timeout is None else timeout)
 
+    def migrate(self, figures: FigureMaker) -> bool:
+        """A milvus-1 store brought to this format: its figure rows made again from the stored passages into
+        a new collection, then the format raised (the last write: until then the store reads as milvus-1, which
+        this code does not read, and a migration killed midway starts again)."""
+        meta = self._meta()
+        if meta.get("format") != PREVIOUS:
+            return False
+        snapshot = MilvusSnapshot.open(self.client, meta)
+        if self.client.has_collection(PREFIX + "figures"):
+            self.client.drop_collection(PREFIX + "figures")
+        _figures_collection(self.client)
+        for doc_id, (first, _) in snapshot.ranges.items():
+            rows = snapshot.rows([doc_id])
+            snapshot.passages.prefetch(rows)
+            made = [{"doc_id": doc_id, "row": first + f.offset, "v": _DUMMY, "row_json": _figure_json(f)}
+                    for f in figures([snapshot.passages[int(r)] for r in rows])]
+            for lo in range(0, len(made), _BATCH):
+                self.client.insert(PREFIX + "figures", made[lo:lo + _BATCH])
+        meta.update(format=FORMAT, generation=str(int(meta["generation"]) + 1))
+        self.client.upsert(PREFIX + "meta", [{"key": k, "value": v, "v": _DUMMY} for k, v in meta.items()])
+        return True
+
     def write(self, *, model: str, dim: int, add: Sequence[NewReport] = (), drop: Sequence[str] = (),
               compacting: bool = True) -> str:
         meta = self._meta()
@@ -116,6 +141,16 @@ class MilvusStore:
         meta.update(generation=str(int(meta["generation"]) + 1), next_row=str(row))
         self.client.upsert(PREFIX + "meta", [{"key": k, "value": v, "v": _DUMMY} for k, v in meta.items()])
         return f"m{meta['generation']}"
+
+
+def _figure_json(row: FigureRow) -> str:
+    return json.dumps(dataclasses.asdict(row), ensure_ascii=False)
+
+
+def _figure_row(text: str) -> FigureRow:
+    fields = json.loads(text)
+    return FigureRow(**{**fields, "figure": Figure(**fields["figure"]), "span": tuple(fields["span"]),
+                        "clause": tuple(fields["clause"]), "phrase": tuple(fields["phrase"])})
 
 
 def _create(client: Any, dim: int) -> None:
@@ -144,8 +179,12 @@ def _create(client: Any, dim: int) -> None:
     client.create_collection(PREFIX + "passages", schema=schema, index_params=index, consistency_level="Strong")
     _plain(client, "reports", [("doc_id", 256, True), ("report", 8192, False), ("origin", 4096, False)],
            ints=("first_row", "count"))
-    _plain(client, "figures", [("doc_id", 256, False), ("row_json", 8192, False)], ints=("row",), auto=True)
+    _figures_collection(client)
     _plain(client, "meta", [("key", 64, True), ("value", 1024, False)])
+
+
+def _figures_collection(client: Any) -> None:
+    _plain(client, "figures", [("doc_id", 256, False), ("row_json", 8192, False)], ints=("row",), auto=True)
 
 
 def _plain(client: Any, name: str, strings: list[tuple[str, int, bool]], *, ints: Sequence[str] = (),
@@ -174,7 +213,7 @@ def _insert(client: Any, item: NewReport, first: int) -> None:
     for lo in range(0, len(rows), _BATCH):
         client.insert(PREFIX + "passages", rows[lo:lo + _BATCH])
     figures = [{"doc_id": report.doc_id, "row": first + f.offset, "v": _DUMMY,
-                "row_json": json.dumps(f.__dict__, ensure_ascii=False)} for f in item.figures]
+                "row_json": _figure_json(f)} for f in item.figures]
     for lo in range(0, len(figures), _BATCH):
         client.insert(PREFIX + "figures", figures[lo:lo + _BATCH])
     client.insert(PREFIX + "reports", [{
@@ -270,7 +309,7 @@ class MilvusSnapshot(RowsAndTerms):
     def figure_rows(self, doc_id: str) -> list[FigureRow]:
         first, _ = self.ranges[doc_id]
         found = _iterate(self.client, "figures", f"doc_id == {json.dumps(doc_id, ensure_ascii=False)}", ["row_json"])
-        return sorted((FigureRow(**json.loads(r["row_json"])) for r in found), key=lambda f: (f.offset, f.sentence))
+        return sorted((_figure_row(r["row_json"]) for r in found), key=lambda f: (f.offset, f.sentence, f.position))
 
 
 class _Rows:
@@ -278,6 +317,21 @@ class _Rows:
         self._snapshot = snapshot
         self._cache: OrderedDict[int, Passage] = OrderedDict()
         self._lock = threading.Lock()
+
+    def prefetch(self, rows: Iterable[int]) -> None:
+        """Read the passages of ``rows`` not yet cached in one query per batch."""
+        with self._lock:
+            missing = sorted({int(r) for r in rows} - self._cache.keys())
+        for lo in range(0, len(missing), _BATCH):
+            chunk = missing[lo:lo + _BATCH]
+            hits = self._snapshot.client.query(PREFIX + "passages", filter=f"row in {chunk}",
+                                               output_fields=["row", "doc_id", "section", "text"], limit=len(chunk))
+            with self._lock:
+                for hit in hits:
+                    self._cache[int(hit["row"])] = Passage(hit["doc_id"], tuple(json.loads(hit["section"])),
+                                                           hit["text"])
+                while len(self._cache) > _CACHED:
+                    self._cache.popitem(last=False)
 
     def __getitem__(self, row: int) -> Passage:
         row = int(row)
@@ -319,7 +373,8 @@ def _copy(folder: Path, store: MilvusStore) -> None:
     for doc_id, report in snapshot.reports.items():
         rows = snapshot.rows([doc_id])
         batch.append(NewReport(report, snapshot.origins[doc_id], [snapshot.passages[int(r)] for r in rows],
-                               snapshot.stored_terms(rows), np.asarray(snapshot.vectors[rows])))
+                               snapshot.stored_terms(rows), np.asarray(snapshot.vectors[rows]),
+                               snapshot.figure_rows(doc_id)))
         if sum(len(b.passages) for b in batch) >= 5000:
             store.write(model=snapshot.model, dim=snapshot.dim, add=batch)
             batch = []

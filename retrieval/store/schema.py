@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from retrieval.reports.documents import Passage, Report
-from retrieval.store import LOCK_TIMEOUT_S, Origin
+from retrieval.reports.figures import Figure
+from retrieval.store import LOCK_TIMEOUT_S, FigureRow, Origin
 
-FORMAT = 2
+FORMAT = 3  # 3: figure rows carry what the ledger reads (spans, the noun after); 2 is migrated
 DB = "store.sqlite"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -19,10 +20,18 @@ CREATE TABLE IF NOT EXISTS passages(row INTEGER PRIMARY KEY, doc_id TEXT NOT NUL
 CREATE TABLE IF NOT EXISTS segments(first_row INTEGER PRIMARY KEY, last_row INTEGER NOT NULL, postings BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS dead(first_row INTEGER PRIMARY KEY, count INTEGER NOT NULL, generation INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS figures(doc_id TEXT NOT NULL, row INTEGER NOT NULL, sentence INTEGER NOT NULL,
-    clause TEXT NOT NULL, noun TEXT NOT NULL, unit_group TEXT NOT NULL, value REAL, qualifier TEXT,
-    text TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS figures_doc ON figures(doc_id, row);
+    sentence_start INTEGER NOT NULL, sentence_end INTEGER NOT NULL, position INTEGER NOT NULL,
+    text TEXT NOT NULL, value, unit TEXT NOT NULL, unit_group TEXT NOT NULL, qualifier TEXT,
+    subject TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, kind TEXT NOT NULL, bound TEXT,
+    high, period TEXT, clause_start INTEGER NOT NULL, clause_end INTEGER NOT NULL,
+    phrase_start INTEGER NOT NULL, phrase_end INTEGER NOT NULL, after TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS figures_row ON figures(row);
 """
+# value and high have no column type: an int figure stays an int, a float a float (answers print either)
+FIGURE_COLUMNS = ("doc_id, row, sentence, sentence_start, sentence_end, position, text, value, unit, unit_group, "
+                  'qualifier, subject, start, "end", kind, bound, high, period, clause_start, clause_end, '
+                  "phrase_start, phrase_end, after")
+INSERT_FIGURE = f"INSERT INTO figures({FIGURE_COLUMNS}) VALUES ({', '.join('?' * 23)})"  # noqa: S608
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -66,3 +75,23 @@ def passage_at(con: sqlite3.Connection, row: int) -> Passage:
     if found is None:
         raise KeyError(row)
     return Passage(found[0], tuple(json.loads(found[1])), found[2])
+
+
+def figure_values(doc_id: str, first_row: int, row: FigureRow) -> tuple[object, ...]:
+    """A figure row as the values of ``INSERT_FIGURE`` (the report's passages start at ``first_row``)."""
+    f = row.figure
+    return (doc_id, first_row + row.offset, row.sentence, *row.span, row.position, f.text, f.value, f.unit, f.group,
+            f.qualifier, f.subject, f.start, f.end, f.kind, f.bound, f.high, f.period, *row.clause, *row.phrase,
+            row.after)
+
+
+def read_figures(con: sqlite3.Connection, first_row: int, count: int) -> list[FigureRow]:
+    """The figure rows of the report whose passages are rows ``first_row …`` (``count`` of them), in reading
+    order (by row: the index that also serves deleting a removed report's rows)."""
+    found = con.execute(f"SELECT {FIGURE_COLUMNS} FROM figures WHERE row BETWEEN ? AND ? "  # noqa: S608
+                        "ORDER BY row, sentence, position", (first_row, first_row + count - 1)).fetchall()
+    return [FigureRow(row - first_row, sentence, (s0, s1), Figure(text, value, unit, qualifier, subject, start, end,
+                                                                   kind, bound, high, period),
+                      (c0, c1), (p0, p1), position, after)
+            for (_, row, sentence, s0, s1, position, text, value, unit, _group, qualifier, subject, start, end, kind,
+                 bound, high, period, c0, c1, p0, p1, after) in found]

@@ -19,7 +19,7 @@ import numpy as np
 from retrieval.reports.documents import Passage, Report
 from retrieval.search import dense, lexical
 from retrieval.store import FigureRow, Origin
-from retrieval.store.schema import name, passage_at, read_meta, stored_reports
+from retrieval.store.schema import name, passage_at, read_figures, read_meta, stored_reports
 
 EXACT_MAX_ROWS = 50_000  # a filter that leaves fewer rows than this is searched exactly
 _CACHED_PASSAGES = 20_000
@@ -145,7 +145,4 @@ class EmbeddedSnapshot(RowsAndTerms):
         return [found[int(r)].split(" ") if found[int(r)] else [] for r in rows]
 
     def figure_rows(self, doc_id: str) -> list[FigureRow]:
-        first, _ = self.ranges[doc_id]
-        found = self.con.execute("SELECT row, sentence, clause, noun, unit_group, value, qualifier, text "
-                                 "FROM figures WHERE doc_id = ? ORDER BY row, sentence", (doc_id,)).fetchall()
-        return [FigureRow(row - first, *rest) for row, *rest in found]
+        return read_figures(self.con, *self.ranges[doc_id])

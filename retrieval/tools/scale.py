@@ -23,17 +23,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from embeddings import Encoder
+from retrieval.answers.ledger import entry, keep_vectors, vector_path
 from retrieval.engine import Engine, EngineConfig, respond
-from retrieval.reports.documents import Report
-from retrieval.reports.indexing import figure_rows, parse_file, passage_terms
+from retrieval.reports.documents import Passage, Report
+from retrieval.reports.indexing import parse_file, passage_terms
+from retrieval.reports.ledger_rows import figure_rows
 from retrieval.search.tokenize import Tokenizer
 from retrieval.store import FigureRow, NewReport, Origin, open_store
 from retrieval.tools.bench import TimedEncoder
@@ -69,14 +72,17 @@ def corpus_dir(cache_dir: Path, n: int) -> Path:
 def build(folder: Path, n: int, encoder: Encoder) -> None:
     """Write N synthetic passages into an embedded store at ``folder`` (once: skipped when complete)."""
     store = open_store(folder)
+    tokenizer = Tokenizer()
+    if store.version() is None:  # a corpus of the previous store format: migrated, not built again
+        with store.lock():
+            store.migrate(partial(figure_rows, words=tokenizer.tagged))
     if store.version() is not None:
         return
-    tokenizer = Tokenizer()
     seeds = [parse_file(p) for p in seed_paths()]
     vectors = [encoder.encode_passages([f"{s.report.title}\n{p.clean}" for p in s.passages]) for s in seeds]
     terms = [[_without(passage_terms(tokenizer, s.report, p), tokenizer.index_terms(s.report.town)) for p in s.passages]
              for s in seeds]
-    ledgers = [figure_rows(s.passages) for s in seeds]
+    ledger = _LedgerRows(seeds, encoder, tokenizer, folder / "ledger")
     rng = np.random.default_rng(0)
     names = town_names({s.report.town for s in seeds})
     batch: list[NewReport] = []
@@ -88,7 +94,8 @@ def build(folder: Path, n: int, encoder: Encoder) -> None:
                 break
             k = i % len(seeds)
             seed, town = seeds[k], next(names)
-            batch.append(_renamed(seed, town, terms[k], vectors[k], ledgers[k], tokenizer, rng, n - rows))
+            batch.append(_renamed(seed, town, terms[k], vectors[k], tokenizer, rng, n - rows))
+            batch[-1] = replace(batch[-1], figures=ledger.rows(k, batch[-1], rng))
             rows += len(batch[-1].passages)
             if rows - written >= BATCH_ROWS or rows >= n:
                 store.write(model=encoder.name, dim=encoder.dim, add=batch, compacting=rows >= n)
@@ -96,13 +103,48 @@ def build(folder: Path, n: int, encoder: Encoder) -> None:
                 log.info("scale corpus: %d passages (%.0f s)", rows, time.perf_counter() - started)
 
 
+class _LedgerRows:
+    """The figure rows of renamed reports and their ledger vectors (the seed rows' real vectors perturbed, kept
+    where the ledger looks for them), so that the corpus answers as if every report had been indexed.
+
+    Rows are extracted once per seed and length of the new name (a name of the seed town's length leaves every
+    position where it was); the vectors are embedded once per seed."""
+
+    def __init__(self, seeds: list[Any], encoder: Encoder, tokenizer: Tokenizer, cache: Path) -> None:
+        self._seeds, self._encoder, self._tokenizer, self._cache = seeds, encoder, tokenizer, cache
+        self._rows: dict[tuple[int, int], tuple[str, list[FigureRow]]] = {}
+        self._vectors = [encoder.encode_passages([e.context for e in _entries(s.passages, figure_rows(
+            s.passages, tokenizer.tagged))]) for s in seeds]
+
+    def rows(self, k: int, item: NewReport, rng: np.random.Generator) -> list[FigureRow]:
+        seed, town = self._seeds[k], item.report.town
+        key = (k, len(town))
+        if key not in self._rows:
+            whole = [replace(p, text=p.text.replace(seed.report.town, town)) for p in seed.passages]
+            self._rows[key] = (town, figure_rows(whole, self._tokenizer.tagged))
+        first, made = self._rows[key]
+        rows = [r if first == town else replace(r, figure=replace(r.figure, subject=r.figure.subject.replace(
+            first, town)), after=r.after.replace(first, town)) for r in made if r.offset < len(item.passages)]
+        base = self._vectors[k][:len(rows)]
+        noisy = base + rng.normal(0, NOISE, base.shape).astype(np.float32)
+        noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+        entries = _entries(item.passages, rows)
+        keep_vectors(vector_path(self._cache, item.report.doc_id, entries, self._encoder),
+                     np.ascontiguousarray(noisy, dtype=np.float32), fresh=True)
+        return rows
+
+
+def _entries(passages: Sequence[Passage], rows: list[FigureRow]) -> list[Any]:
+    return [entry(0, passages[r.offset], r) for r in rows]
+
+
 def _without(terms: list[str], town_terms: list[str]) -> list[str]:
     drop = set(town_terms)
     return [t for t in terms if t not in drop]
 
 
-def _renamed(seed: Any, town: str, terms: list[list[str]], vectors: np.ndarray, ledger: list[FigureRow],
-             tokenizer: Tokenizer, rng: np.random.Generator, room: int) -> NewReport:
+def _renamed(seed: Any, town: str, terms: list[list[str]], vectors: np.ndarray, tokenizer: Tokenizer,
+             rng: np.random.Generator, room: int) -> NewReport:
     old = seed.report.town
     passages = [replace(p, text=p.text.replace(old, town)) for p in seed.passages][:room]
     report: Report = replace(seed.report, doc_id=f"scale-{town}-{seed.report.year}", town=town,
@@ -111,8 +153,7 @@ def _renamed(seed: Any, town: str, terms: list[list[str]], vectors: np.ndarray, 
     extra = tokenizer.index_terms(town)
     noisy = vectors[:len(passages)] + rng.normal(0, NOISE, (len(passages), vectors.shape[1])).astype(np.float32)
     noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-    return NewReport(report, Origin(None, ""), passages, [extra + t for t in terms[:len(passages)]], noisy,
-                     [f for f in ledger if f.offset < len(passages)])
+    return NewReport(report, Origin(None, ""), passages, [extra + t for t in terms[:len(passages)]], noisy)
 
 
 def run_scale(config: EngineConfig, n: int, *, stores: tuple[str, ...] = ("embedded",)) -> dict[str, Any]:

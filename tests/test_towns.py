@@ -1,0 +1,71 @@
+"""Town lookup by index (automaton, masked names, pinyin) against the plain linear scan it replaces."""
+
+import itertools
+import re
+
+import pytest
+
+from retrieval.answers.query import find_towns, normalize
+from retrieval.answers.towns import TownIndex, pinyin, stem
+from retrieval.reports.documents import towns_in
+from retrieval.tools.scale import town_names
+
+SEEDS = ["中塘镇", "双塔镇", "太平镇", "官塘镇", "板溪镇"]
+KNOWN = sorted([*SEEDS, *itertools.islice(town_names(set(SEEDS)), 3000), "城关街道", "太平"])
+
+
+def linear(text: str, known: list[str]) -> tuple[list[str], list[str]]:
+    """The reference: every known town compared with the text, one by one."""
+    found = [t for t in known if t in text or (len(stem(t)) >= 2 and stem(t) in text)]
+    unknown = []
+    for name in towns_in(text):
+        if any(name.endswith(t) or t.endswith(name) for t in found):
+            continue
+        close = [t for t in known if len(t) == len(name) and sum(a != b for a, b in zip(t, name, strict=True)) == 1]
+        (found if close else unknown).extend(close or [name])
+    letters = re.sub(r"[^a-z]", "", text.lower())
+    if letters:
+        found += [t for t in known if t not in found and pinyin(stem(t)) in letters]
+    return sorted(set(found), key=text.find), unknown
+
+
+QUESTIONS = [
+    "太平镇有多少人民调解员？", "太平有多少人民调解员？", "中糖镇有多少调解员？", "太平鎮有多少人民調解員",
+    "How many mediators in Taiping town?", "红旗镇和白云乡哪个调解员多？", "哪个镇的调解员最多？",
+    f"{KNOWN[10]}和{KNOWN[2000]}的人民调解员分别有多少？", f"{KNOWN[700][:-1]}化解了多少矛盾纠纷？",
+    f"{'糖' + KNOWN[1500][1:]}开展了多少场普法宣传活动？", f"What about {pinyin(stem(KNOWN[42])).title()}?",
+    "城关街道有几个社区？", "城关有几个社区？", "2023年全县各镇罚款多少？",
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> TownIndex:
+    return TownIndex(KNOWN)
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_same_towns_as_the_linear_scan(index: TownIndex, question: str) -> None:
+    text = normalize(question)
+    found, unknown = find_towns(text, index)
+    expected_found, expected_unknown = linear(text, KNOWN)
+    assert (sorted(found), unknown) == (sorted(expected_found), expected_unknown)
+    assert [text.find(t) for t in found] == [text.find(t) for t in expected_found]
+
+
+def test_a_wrong_character_finds_every_town_one_character_away(index: TownIndex) -> None:
+    assert index.one_off("中糖镇") == ["中塘镇"]
+    assert index.one_off("太平镇") == [t for t in KNOWN if len(t) == 3 and t != "太平镇"
+                                       and sum(a != b for a, b in zip(t, "太平镇", strict=True)) == 1]
+
+
+def test_written_towns_come_in_the_order_given() -> None:
+    index = TownIndex(["太平镇", "中塘镇", "太平"])
+    assert index.written_in("中塘镇和太平镇") == ["太平镇", "中塘镇", "太平"]
+    assert TownIndex([]).written_in("太平镇") == []
+    assert TownIndex([]).sounded_in("taiping") == []
+
+
+def test_pinyin_of_stems() -> None:
+    index = TownIndex(SEEDS)
+    assert index.sounded_in("whataboutzhongtang") == ["中塘镇"]
+    assert index.sounded_in("nothinghere") == []
