@@ -17,6 +17,7 @@ _SPACES = re.compile(r"[\s\u3000\u00a0]+")
 _TOWN = re.compile(r"([\u4e00-\u9fff]{1,6}?(?:镇|乡|街道))(?!村|镇|土|亲|贤|里|政府建设)")
 _NOT_TOWN = ("乡镇", "城镇", "村镇", "城乡", "我镇", "全镇", "本镇", "各镇", "该镇", "我乡", "全乡", "集镇", "小镇")
 _YEAR = re.compile(r"(20\d\d)\s*年")
+_TABLE_ROW = re.compile(r"^[^：]{1,20}：[^：]*\d")  # "合计：件数98件。", a short row of a table
 _DATE = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _CN = "一二三四五六七八九十"
 # Outline markers: (style, family, pattern). Styles of one family can stand at the same level.
@@ -206,7 +207,7 @@ def parse_report(blocks: list[str], *, source: str, hint: str = "", unit: str | 
             outline.enter(clean)
             marker = _marker(clean)
             bare_heading = marker and marker[0] != "shi" and len(clean) - len(_heading_label(clean)) <= 1
-            if len(clean) < 12 or bare_heading:
+            if (len(clean) < 12 and not _TABLE_ROW.match(clean)) or bare_heading:
                 continue  # a bare heading, a signature or a date line
             passages.extend(Passage(doc_id, outline.path, chunk) for chunk in _split_long(part))
     report = Report(doc_id, title or f"{town}{year}年报告", town, year, source, date, len(passages))
