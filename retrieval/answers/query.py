@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib.resources import files
 
-from retrieval.answers.towns import TownIndex, stem
+from retrieval.answers.towns import TownIndex, aliases, stem
 from retrieval.reports.documents import towns_in
 from retrieval.reports.figures import UNIT_GROUP
 from retrieval.search.tokenize import STOPWORDS, Tokenizer
@@ -153,7 +153,7 @@ def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str]
     found = index.written_in(text)
     unknown = []
     for name in towns_in(text):
-        if any(name.endswith(t) or t.endswith(name) for t in found):
+        if any(name.endswith(a) or a.endswith(name) for t in found for a in (t, *aliases(t))):
             continue
         close = index.one_off(name)
         (found if close else unknown).extend(close or [name])
@@ -235,7 +235,8 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
     towns, unknown = find_towns(text, known_towns)
     year_match = _YEAR.search(text)
     topic = text
-    for name in [*towns, *unknown, *towns_in(text), *map(stem, towns)]:
+    spelled = [a for t in towns for a in (t, *aliases(t))]
+    for name in [*spelled, *unknown, *towns_in(text), *map(stem, spelled)]:
         topic = topic.replace(name, " ")
     topic = _YEAR.sub(" ", topic)
     excluded = [w for m in _EXCLUDED.finditer(topic) for w in tokenizer.terms(m.group(1))]

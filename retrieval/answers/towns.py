@@ -1,8 +1,10 @@
 """The corpus's towns, looked up by what a question contains: the cost of a lookup grows with the length of
 the question, not with the number of towns (40,000 townships and streets, most of them named by no question).
 
-    written   an Aho–Corasick automaton (pyahocorasick) over every name and its stem (太平镇, 太平)
+    written   an Aho–Corasick automaton (pyahocorasick) over every name, its aliases and stems (太平镇, 太平;
+              罗子山瑶族乡, 罗子山乡, 罗子山)
     near      every name with one character masked (太?镇) → the names it stands for: one wrong character
+              that reads the same (中糖镇 for 中塘镇)
     sounds    an automaton over the stems' pinyin (taiping), built on the first question in Latin letters
 """
 
@@ -27,6 +29,35 @@ def stem(town: str) -> str:
     return re.sub(r"(镇|乡|街道)$", "", town)
 
 
+# The peoples an ethnic township (民族乡) is named for, longest first.
+_PEOPLES = sorted(("壮 回 满 维吾尔 苗 彝 土家 藏 蒙古 侗 布依 瑶 白 朝鲜 哈尼 黎 哈萨克 傣 畲 傈僳 "
+                   "东乡 仡佬 拉祜 佤 水 纳西 羌 土 仫佬 锡伯 柯尔克孜 景颇 达斡尔 撒拉 布朗 毛南 "
+                   "塔吉克 普米 阿昌 怒 鄂温克 京 基诺 德昂 保安 俄罗斯 裕固 乌孜别克 门巴 鄂伦春 "
+                   "独龙 赫哲 高山 珞巴 塔塔尔").split(), key=len, reverse=True)
+_ETHNIC = re.compile(rf"^(.{{2,}}?)(?:(?:{'|'.join(_PEOPLES)})族)+(乡|镇)$")
+
+
+def aliases(town: str) -> list[str]:
+    """Other names people write a town by: an ethnic township without its people (罗子山瑶族乡 → 罗子山乡)."""
+    plain = _ETHNIC.match(town)
+    return [plain.group(1) + plain.group(2)] if plain else []
+
+
+@cache
+def _sounds(char: str) -> frozenset[str]:
+    from pypinyin import Style
+    from pypinyin import pinyin as readings
+
+    return frozenset(readings(char, style=Style.NORMAL, heteronym=True)[0])
+
+
+def sounds_alike(name: str, town: str) -> bool:
+    """One character of ``name`` differs from ``town`` and reads the same (toneless pinyin, any reading):
+    a typing slip of a pinyin keyboard (中糖镇, 观塘镇), not another town (东坝镇 is not 关坝镇)."""
+    slips = [(a, b) for a, b in zip(name, town, strict=True) if a != b]
+    return len(slips) == 1 and bool(_sounds(slips[0][0]) & _sounds(slips[0][1]))
+
+
 def _automaton(keys: dict[str, list[str]]) -> "ahocorasick.Automaton":
     automaton = ahocorasick.Automaton()
     for key, towns in keys.items():
@@ -45,11 +76,13 @@ class TownIndex:
         written: dict[str, list[str]] = {}
         near: dict[str, list[str]] = {}
         for town in self.names:
-            written.setdefault(town, []).append(town)
-            if len(stem(town)) >= 2 and stem(town) != town:
-                written.setdefault(stem(town), []).append(town)
-            for i in range(len(town)):
-                near.setdefault(town[:i] + _MASK + town[i + 1:], []).append(town)
+            for alias in (town, *aliases(town)):
+                written.setdefault(alias, []).append(town)
+                if len(stem(alias)) >= 2 and stem(alias) != alias:
+                    written.setdefault(stem(alias), []).append(town)
+                for i in range(len(alias)):
+                    near.setdefault(alias[:i] + _MASK + alias[i + 1:], []).append(alias)
+        self._alias = {alias: town for town in self.names for alias in (town, *aliases(town))}
         self._written, self._near = _automaton(written), near
         self._sounds: tuple[ahocorasick.Automaton, tuple[str, ...]] | None = None
         self._lock = threading.Lock()
@@ -67,9 +100,9 @@ class TownIndex:
         return self._in_order(town for _, towns in self._written.iter(text) for town in towns)
 
     def one_off(self, name: str) -> list[str]:
-        """Towns of the same length as ``name`` that differ from it in exactly one character."""
+        """Towns of which ``name`` is a slip of one character that reads the same (``sounds_alike``)."""
         found = (t for i in range(len(name)) for t in self._near.get(name[:i] + _MASK + name[i + 1:], ()))
-        return self._in_order(t for t in found if t != name)
+        return self._in_order(self._alias[t] for t in found if t != name and sounds_alike(name, t))
 
     def sounded_in(self, letters: str) -> list[str]:
         """Towns whose stem's pinyin occurs in ``letters`` (lower-case Latin letters only)."""
@@ -82,7 +115,8 @@ class TownIndex:
             if self._sounds is None:
                 keys: dict[str, list[str]] = {}
                 for town in self.names:
-                    keys.setdefault(pinyin(stem(town)), []).append(town)
+                    for alias in (town, *aliases(town)):
+                        keys.setdefault(pinyin(stem(alias)), []).append(town)
                 always = tuple(keys.pop("", ()))  # an empty pinyin is in every text
                 self._sounds = (_automaton(keys), always)
             return self._sounds
