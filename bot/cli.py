@@ -14,6 +14,7 @@ from retrieval.answers.decision import Decision
 from retrieval.engine import Engine
 from retrieval.errors import FazhiError
 from retrieval.store import current_version
+from retrieval.store.schema import DB
 
 READABLE_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
 GOLD_QUESTIONS = Path("../shared/eval/questions.jsonl")
@@ -23,7 +24,10 @@ DECISION = Path(__file__).resolve().parent.parent / "retrieval" / "data" / "deci
 def _engine(settings: Settings, args: argparse.Namespace) -> Engine:
     config = settings.engine_config(Path(args.index_dir) if args.index_dir else None)
     rebuild = _files(args.paths) if args.command == "index" and args.paths else []
-    if rebuild or current_version(config.index_dir, config.store) is None:
+    if not rebuild and current_version(config.index_dir, config.store) is None and not config.store and any(
+            (config.index_dir / name).exists() for name in (DB, "current")):  # an index of an older format
+        print(f"正在把旧格式的索引升级（{config.index_dir}），已收录的报告都保留……", file=sys.stderr)
+    elif rebuild or current_version(config.index_dir, config.store) is None:
         what = f"{len(rebuild)} 份报告" if rebuild else "内置的 5 份报告"
         print(f"正在用{what}建立索引（{config.index_dir}），首次约需 1 分钟……", file=sys.stderr)
     # `fazhi train` refits the decision, so it must open even when the shipped one predates new features
