@@ -299,3 +299,14 @@ def test_what_is_counted_sets_the_measure_word(tokenizer: Tokenizer, question: s
                                                groups: tuple[str, ...]) -> None:
     query = _ask(tokenizer, question)
     assert (query.counted, query.groups) == (counted, groups)
+
+
+@pytest.mark.parametrize(("question", "groups"), [
+    pytest.param("中塘镇停车场那块地有多大", ("area",), id="how-big-is-an-area"),
+    pytest.param("官塘镇违建整治搞了多长时间", ("duration",), id="how-long-is-a-duration"),
+])
+def test_size_and_length_questions_ask_for_a_figure(tokenizer: Tokenizer, question: str,
+                                                     groups: tuple[str, ...]) -> None:
+    query = _ask(tokenizer, question)
+    assert query.quantity and query.kind == "figure" and query.groups == groups
+    assert not any(term.startswith("多") for term in _terms(query)), "多大/多长时间 ask; they are no topic"

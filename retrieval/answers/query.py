@@ -26,14 +26,14 @@ _LEAST = re.compile(r"最少|最低|哪个少|谁少|更少")
 _EXAMPLE = re.compile(r"例子|案例|做法|经验|举个|举例|讲一个|讲讲|怎么|如何|怎样|介绍|典型|措施|办法|亮点|具体做了什么|"
                       r"\b(?:example|how (?:does|do|did)|what (?:did|does|measures))\b", re.I)
 _QUANTITY = re.compile(r"多少|几[个名人次场件起宗家份项条位户批天级期号]?|哪天|哪一天|什么时候|啥时候|何时|日期|几月|"
-                       r"多久|多长时间|多长|频次|频率|第几|哪年|哪个月|"
+                       r"多久|多长时间|多长|多大|多宽|多高|多远|多重|频次|频率|第几|哪年|哪个月|"
                        r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数|场次|件数|"
                        r"\bhow (?:many|much|often|long)\b|\bwhen\b|\bwhat (?:share|percentage|date|day)\b")
 _BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有哪|具体|其中|构成|明细|分项|什么人|做了什么|包括")
 _ASKED_UNIT = re.compile(r"(?:多少|几)\s*(" + "|".join(sorted(UNIT_GROUP, key=len, reverse=True)) + ")")
 _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
-_SCAFFOLD = re.compile(r"^(多少.*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|金额|次数|件数|场次|"
-                       r"钱|多少钱|比例|比率|占比|百分比|频率|频次|日期|时间|几号|面积|多大|"
+_SCAFFOLD = re.compile(r"^(多少.*|多[长大宽高远重久].*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|"
+                       r"金额|次数|件数|场次|钱|多少钱|比例|比率|占比|百分比|频率|频次|日期|时间|几号|面积|"
                        r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类)$")
 # Words of the question that name the kind of figure asked for.
 _TOPIC_UNITS = (
@@ -45,6 +45,8 @@ _TOPIC_UNITS = (
      ("date",)),
     (re.compile(r"多长时间|多久|多少天|几天|几个月|多少年|\bhow long\b"), ("duration",)),
     (re.compile(r"率|比例|百分|占比|\b(?:share|percentage|rate|proportion)\b"), ("percent",)),
+    (re.compile(r"多大|多宽|多高|多远|面积|占地|长度|\b(?:how (?:big|large|wide)|area)\b"), ("area",)),
+    (re.compile(r"多重|重量|\bhow heavy\b"), ("weight",)),
     (re.compile(r"人数|人(?=[？?，,。！!\s]|$)|\b(?:people|persons)\b"), ("person", "person_times")),
     (re.compile(r"\bhow many (?:times|sessions|events)\b"), ("times",)),
     (re.compile(r"\bhow many (?:cases|disputes|letters|petitions)\b"), ("case", "item")),
