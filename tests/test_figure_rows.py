@@ -28,6 +28,7 @@ from tests.test_store import (  # noqa: F401 — fixtures shared with the store 
     _renamed_copy,
     _towns,
     built,
+    config,
     one_tokenizer,
 )
 
@@ -35,17 +36,6 @@ from tests.test_store import (  # noqa: F401 — fixtures shared with the store 
 FORMAT_2_FIGURES = """CREATE TABLE figures(doc_id TEXT NOT NULL, row INTEGER NOT NULL, sentence INTEGER NOT NULL,
     clause TEXT NOT NULL, noun TEXT NOT NULL, unit_group TEXT NOT NULL, value REAL, qualifier TEXT,
     text TEXT NOT NULL)"""
-
-
-@pytest.fixture(params=STORES)
-def store_config(request: pytest.FixtureRequest, built: tuple[Path, int], tmp_path: Path) -> EngineConfig:  # noqa: F811
-    index_dir = tmp_path / "index"
-    if request.param == "embedded":
-        shutil.copytree(built[0], index_dir)
-        return EngineConfig(index_dir=index_dir, cache_dir=tmp_path / "cache")
-    config = EngineConfig(index_dir=index_dir, cache_dir=tmp_path / "cache", store=str(tmp_path / "milvus.db"))
-    Engine.open(config, encoder=FakeEncoder())
-    return config
 
 
 def _stored(engine: Engine) -> dict[str, list[FigureRow]]:
@@ -59,8 +49,8 @@ def _afresh(engine: Engine, tokenizer: Tokenizer) -> dict[str, list[FigureRow]]:
             for doc_id in snapshot.reports}
 
 
-def test_stored_rows_are_what_extraction_gives(store_config: EngineConfig, one_tokenizer: Tokenizer) -> None:  # noqa: F811
-    engine = Engine.open(store_config, encoder=FakeEncoder())
+def test_stored_rows_are_what_extraction_gives(config: EngineConfig, one_tokenizer: Tokenizer) -> None:
+    engine = Engine.open(config, encoder=FakeEncoder())
     stored = _stored(engine)
     assert stored == _afresh(engine, one_tokenizer)
     rows = [row for report in stored.values() for row in report]
@@ -70,9 +60,9 @@ def test_stored_rows_are_what_extraction_gives(store_config: EngineConfig, one_t
     assert any(r.figure.bound or r.figure.high is not None or r.figure.period for r in rows)
 
 
-def test_ledger_entries_come_from_the_stored_rows(store_config: EngineConfig, one_tokenizer: Tokenizer,  # noqa: F811
+def test_ledger_entries_come_from_the_stored_rows(config: EngineConfig, one_tokenizer: Tokenizer,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = Engine.open(store_config, encoder=FakeEncoder())
+    engine = Engine.open(config, encoder=FakeEncoder())
     searcher = engine.searcher
     taiping = next(r for r in searcher.reports if r.town == "太平镇")
     snapshot = searcher.corpus
@@ -117,17 +107,17 @@ def _to_previous_format(config: EngineConfig) -> None:
     store.close()
 
 
-def test_previous_format_is_migrated_in_place(store_config: EngineConfig, tmp_path: Path,
-                                              one_tokenizer: Tokenizer) -> None:  # noqa: F811
-    source = Engine.open(store_config, encoder=FakeEncoder())
+def test_previous_format_is_migrated_in_place(config: EngineConfig, tmp_path: Path,
+                                              one_tokenizer: Tokenizer) -> None:
+    source = Engine.open(config, encoder=FakeEncoder())
     source.add_report(_renamed_copy(tmp_path))  # only a migration keeps a report the seeds do not have
     expected = _stored(source)
     del source
-    _to_previous_format(store_config)
-    assert open_store(store_config.index_dir, store_config.store).snapshot() is None  # never read half
+    _to_previous_format(config)
+    assert open_store(config.index_dir, config.store).snapshot() is None  # never read half
 
     encoder = FakeEncoder()
-    engine = Engine.open(store_config, encoder=encoder)
+    engine = Engine.open(config, encoder=encoder)
     assert encoder.passage_calls == []  # nothing embedded again
     assert _towns(engine) == sorted([*SEED_TOWNS, "测试镇"])
     assert _stored(engine) == expected == _afresh(engine, one_tokenizer)
@@ -135,18 +125,18 @@ def test_previous_format_is_migrated_in_place(store_config: EngineConfig, tmp_pa
     assert _first_figure(engine, QUESTION) == ("63名", "太平镇")
 
 
-def test_rebuilding_over_the_previous_format_replaces_it(store_config: EngineConfig, tmp_path: Path) -> None:
+def test_rebuilding_over_the_previous_format_replaces_it(config: EngineConfig, tmp_path: Path) -> None:
     """`fazhi index FILES` over a store of the previous format: its tables are made anew, not written with
     columns they lack."""
-    Engine.open(store_config, encoder=FakeEncoder())
-    _to_previous_format(store_config)
-    engine = Engine.open(store_config, encoder=FakeEncoder(), rebuild_from=[_renamed_copy(tmp_path)])
+    Engine.open(config, encoder=FakeEncoder())
+    _to_previous_format(config)
+    engine = Engine.open(config, encoder=FakeEncoder(), rebuild_from=[_renamed_copy(tmp_path)])
     assert _towns(engine) == ["测试镇"]
     assert _first_figure(engine, "测试镇有多少人民调解员？") == ("63名", "测试镇")
 
 
-def test_migration_killed_midway_leaves_the_previous_format(built: tuple[Path, int], tmp_path: Path,  # noqa: F811
-                                                            one_tokenizer: Tokenizer) -> None:  # noqa: F811
+def test_migration_killed_midway_leaves_the_previous_format(built: tuple[Path, int], tmp_path: Path,
+                                                            one_tokenizer: Tokenizer) -> None:
     shutil.copytree(built[0], tmp_path / "index")
     config = EngineConfig(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
     _to_previous_format(config)
@@ -169,12 +159,12 @@ def test_migration_killed_midway_leaves_the_previous_format(built: tuple[Path, i
     assert _stored(engine) == _afresh(engine, one_tokenizer)
 
 
-def test_an_added_report_has_its_ledger_vectors_made_at_add(store_config: EngineConfig, tmp_path: Path) -> None:
+def test_an_added_report_has_its_ledger_vectors_made_at_add(config: EngineConfig, tmp_path: Path) -> None:
     encoder = FakeEncoder()
-    result = Engine.open(store_config, encoder=encoder).add_report(_renamed_copy(tmp_path))
-    rows = len(Engine.open(store_config, encoder=FakeEncoder()).searcher.corpus.figure_rows(result.report.doc_id))
+    result = Engine.open(config, encoder=encoder).add_report(_renamed_copy(tmp_path))
+    rows = len(Engine.open(config, encoder=FakeEncoder()).searcher.corpus.figure_rows(result.report.doc_id))
     assert encoder.ledger_calls == [rows] and rows > 10  # embedded once, while adding
     asking = FakeEncoder()
-    reader = Engine.open(store_config, encoder=asking)
+    reader = Engine.open(config, encoder=asking)
     assert len(reader.searcher.ledger.entries([result.report.doc_id])) == rows
     assert asking.ledger_calls == []  # the first question about it embeds nothing
