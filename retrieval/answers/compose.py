@@ -337,5 +337,5 @@ def answer_report_dates(query: Query, searcher: Searcher, reports: list[Report],
 def _signed(report: Report) -> Citation:
     year, month, day = (int(part) for part in (report.date or "").split("-"))
     text = f"{year}年{month}月{day}日"  # as the signature writes it (parsed by ``retrieval.reports.documents``)
-    figure = Figure(text, None, "", None, "落款日期", 0, len(text), kind="date")
+    figure = Figure(text, None, "日期", None, "落款日期", 0, len(text), kind="date")
     return Citation(Source(report, "落款", text, 1.0), text, text, figure)

@@ -220,7 +220,7 @@ def _rejoin(tagged: list[tuple[str, str]], known: Callable[[str], bool]) -> list
 
 
 def _counted(topic: str, tagged: Callable[[str], list[tuple[str, str]]]) -> str:
-    """The noun right after the question word ("几个村派驻法治讲师" → 村), if one follows."""
+    """The nouns right after the question word ("几个村派驻法治讲师" → 村), if any follow."""
     after = _ASKS.search(topic)
     nouns = []
     for word, flag in tagged(topic[after.end():after.end() + 8]) if after else []:
