@@ -36,3 +36,12 @@ def reports_engine(seed_engine: Engine, tmp_path_factory: pytest.TempPathFactory
     engine = Engine.open(replace(seed_engine.config, index_dir=folder / "index"), encoder=seed_engine.encoder)
     engine.add_reports([parse_file(path) for path in sorted((SHARED / "eval" / "reports" / "docs").iterdir())])
     return engine
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, model_cache: Path, seed_engine: Engine) -> Path:
+    """The environment a `fazhi` command run in-process reads: the seeds' index and the model cache."""
+    monkeypatch.setenv("FAZHI_CACHE_DIR", str(model_cache))
+    monkeypatch.setenv("FAZHI_INDEX_DIR", str(seed_engine.config.index_dir))
+    monkeypatch.delenv("FAZHI_EMBED_MODEL", raising=False)
+    return seed_engine.config.index_dir

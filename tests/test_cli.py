@@ -25,14 +25,6 @@ def index_copy(seed_engine: Engine, tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, model_cache: Path, seed_engine: Engine) -> Path:
-    monkeypatch.setenv("FAZHI_CACHE_DIR", str(model_cache))
-    monkeypatch.setenv("FAZHI_INDEX_DIR", str(seed_engine.config.index_dir))
-    monkeypatch.delenv("FAZHI_EMBED_MODEL", raising=False)
-    return seed_engine.config.index_dir
-
-
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()

@@ -8,7 +8,6 @@ import pytest
 
 from bot.cli import main
 from retrieval.answers.ledger import CSV_FIELDS, passage_entries, sentences
-from retrieval.engine import Engine
 from retrieval.reports.documents import Passage
 from retrieval.search.tokenize import Tokenizer
 
@@ -58,14 +57,6 @@ def test_entry_context_names_what_is_counted(tokenizer: Tokenizer) -> None:
     mediators = passage_entries(0, Passage("doc", (), text), tokenizer.tagged)[1]
     assert mediators.counted == "专兼职人民调解员"
     assert mediators.context.startswith("专兼职人民调解员：") and "63名" in mediators.context
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, model_cache: Path, seed_engine: Engine) -> Path:
-    monkeypatch.setenv("FAZHI_CACHE_DIR", str(model_cache))
-    monkeypatch.setenv("FAZHI_INDEX_DIR", str(seed_engine.config.index_dir))
-    monkeypatch.delenv("FAZHI_EMBED_MODEL", raising=False)
-    return seed_engine.config.index_dir
 
 
 def _export(capsys: pytest.CaptureFixture[str], path: Path, *args: str) -> list[dict[str, str]]:
