@@ -7,6 +7,7 @@ answered only above the decision's threshold, otherwise the answer says nothing 
 closest passage. A figure from another town or another indicator is never offered in its place.
 """
 
+import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,7 +57,9 @@ Found = tuple[Report, Candidate, list[Hit]]  # a report, its answer, its ranked 
 
 
 def term_weight(searcher: Searcher) -> Callable[[str, float], float]:
-    """IDF weights of topic words: a verb the reports never use ("搞") hardly counts."""
+    """IDF weights of topic words: a verb the reports never use ("搞") hardly counts. Each word is looked up
+    once (the features of every candidate ask again)."""
+    @functools.cache
     def weight(term: str, kind: float) -> float:
         if kind < 1.0 and term not in searcher.bm25:
             return 0.1
@@ -105,7 +108,7 @@ def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
     chosen = sorted({i for i, row in enumerate(near) if row.entry.row in top} | {int(i) for i in order[:ROWS]})
     rows = np.array(sorted({near[i].entry.row for i in chosen}), dtype=np.int64)
     dense = dict(zip(rows.tolist(), searcher.passage_similarity(query.text, rows).tolist(), strict=True))
-    ctx = Context(query, term_weight(searcher), searcher.bm25.__contains__)
+    ctx = Context(query, term_weight(searcher), functools.cache(searcher.bm25.__contains__))
     entries, matrix = [], []
     for i in chosen:
         entry = near[i].entry
