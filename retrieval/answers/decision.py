@@ -1,7 +1,9 @@
 """The fitted decision: which candidate figure answers a question, and whether any does.
 
-A logistic model over ``retrieval.answers.features.FEATURES`` gives each candidate the probability that it is the
-answer; the best candidate of a report is answered only when that probability reaches ``threshold``, which
+A linear ranker over ``retrieval.answers.features.FEATURES``, fitted on pairs of candidates (the right one
+against its rivals in the same report), gives each candidate the probability that it is the answer; a logistic
+gate over the best one's score, its lead and the features that say whether the question is fully met decides
+whether it is said: the best candidate of a report is answered only when that probability reaches ``threshold``, which
 ``fazhi train`` sets where an invented figure costs most (``INVENTED_COST``). The weights
 ship as ``retrieval/data/decision.json``; answering needs numpy only (scikit-learn is imported to fit).
 """
@@ -107,7 +109,7 @@ class Example:
 
 
 def fit(examples: Sequence[Example], *, c: float = 0.1, bags: int = BAGS, seed: int = 0) -> Decision:
-    """Fit the ranker on every candidate and the gate on each example's best, each as the average of
+    """Fit the ranker on pairs of candidates (``_ranker``) and the gate on each example's best, each as the average of
     ``bags`` logistic models on bootstrap samples of the questions (steadier than one fit on a few hundred
     questions), then the gate's threshold on all of them."""
     usable = [e for e in examples if len(e.rows)]
@@ -123,8 +125,7 @@ def fit(examples: Sequence[Example], *, c: float = 0.1, bags: int = BAGS, seed: 
                 if counts[by_question[e.question]]]
 
     bagged = [bag(sample) for sample in samples]
-    ranks = [_logistic(np.concatenate([e.rows for e in part]), np.concatenate([e.right for e in part]),
-                       np.concatenate([np.full(len(e.rows), e.weight) for e in part]), c) for part in bagged]
+    ranks = [_ranker(part, c) for part in bagged]
     weights, bias = np.mean([w for w, _ in ranks], axis=0), float(np.mean([b for _, b in ranks]))
     draft = Decision(FEATURES, tuple(map(float, weights)), bias, (0.0,) * len(GATE), 0.0, 0.5, len(examples))
     gates = []
@@ -138,11 +139,35 @@ def fit(examples: Sequence[Example], *, c: float = 0.1, bags: int = BAGS, seed: 
     return replace(fitted, threshold=choose_threshold(fitted, usable))
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+def _ranker(examples: Sequence[Example], c: float) -> tuple[np.ndarray, float]:
+    """The ranker's weights, fitted on pairs: within one question, each right candidate against each wrong
+    one, so that it learns what sets the answer apart from its rivals in the same report rather than what
+    answers look like in general (each question weighs the same, however many pairs it has). The pairwise
+    score is then scaled to a probability on every candidate (one-feature logistic, Platt's method)."""
+    pairs, weights = [], []
+    for e in examples:
+        if e.answerable and e.right.any() and not e.right.all():
+            diff = (e.rows[e.right][:, None, :] - e.rows[~e.right][None, :, :]).reshape(-1, e.rows.shape[1])
+            pairs.append(diff)
+            weights.append(np.full(len(diff), e.weight / len(diff)))
+    if not pairs:
+        raise ValueError("the training questions need answerable ones with a wrong candidate beside the right")
+    x, w = np.concatenate(pairs), np.concatenate(weights)
+    direction, _ = _logistic(np.concatenate([x, -x]), np.r_[np.ones(len(x)), np.zeros(len(x))], np.r_[w, w], c,
+                             intercept=False)
+    scores = np.concatenate([e.rows @ direction for e in examples])
+    scale, bias = _logistic(scores[:, None], np.concatenate([e.right for e in examples]),
+                            np.concatenate([np.full(len(e.rows), e.weight) for e in examples]), 100.0)
+    return direction * scale[0], bias
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, c: float,
+              intercept: bool = True) -> tuple[np.ndarray, float]:
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y, sample_weight=weight)
-    return model.coef_[0], float(model.intercept_[0])
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000, fit_intercept=intercept)
+    model.fit(x, y, sample_weight=weight)
+    return model.coef_[0], float(np.atleast_1d(model.intercept_)[0])
 
 
 def _gate_example(draft: Decision, e: Example) -> tuple[np.ndarray, bool]:
