@@ -77,10 +77,17 @@ def _missing(ctx: Context, zone: str, known: bool) -> float:
     return lacking / total
 
 
-def names(query: Query, word: str) -> bool:
-    """``word`` (the noun after a figure) is one of the question's words, in some form."""
+def names(query: Query, word: str, entry: Entry | None = None) -> bool:
+    """``word`` (the noun after a figure) is one of the question's words, in some form; with ``entry``, a
+    question noun that closes the compound ``word`` begins also counts ("0条问题线索" counts 线索)."""
     asked = [*(t for t, _ in query.terms), *([query.counted] if query.counted else [])]
-    return any(match(term, word).meaning >= 0.75 or head_match(word, term) >= 0.75 for term in asked)
+    if any(match(term, word).meaning >= 0.75 or head_match(word, term) >= 0.75 for term in asked):
+        return True
+    if entry is None:
+        return False
+    rest = entry.sentence[entry.figure.end + len(word):]
+    nouns = [t for t, k in query.terms if k >= 1.0] + ([query.counted] if query.counted else [])
+    return any(len(term) >= 2 and rest.startswith(term) for term in nouns)
 
 
 def asks_people(text: str) -> bool:
@@ -120,8 +127,8 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "passage_meaning": passage.meaning,
         "anchored": float(anchored(query, entry)),
         "counted_head": head_match(head, figure.subject) if head and figure.subject else 0.0,
-        "counted_after_match": float(bool(entry.after) and names(query, entry.after)),
-        "counted_after_other": float(bool(entry.after) and not names(query, entry.after)),
+        "counted_after_match": float(bool(entry.after) and names(query, entry.after, entry)),
+        "counted_after_other": float(bool(entry.after) and not names(query, entry.after, entry)),
         "person_times_for_person": float(figure.unit == "人次" and asks_people(query.text)),
         "missing_noun": missing_weight(query.terms, entry.sentence + section, ctx.weight) / total,
         "missing_noun_clause": missing_weight(query.terms, own, ctx.weight) / total,

@@ -249,7 +249,8 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
     tagged = tokenizer.tagged(topic)
     for word, flag in _rejoin(tagged, known) if known else tagged:
         scaffold = word in STOPWORDS or word in UNIT_GROUP or _SCAFFOLD.match(word)
-        if scaffold or english or not re.search(r"[\u4e00-\u9fffA-Za-z]", word) or word == "其他":
+        place = flag == "f"  # 底下, 下面, 里头: where, not what ("镇底下一共几个村")
+        if scaffold or place or english or not re.search(r"[\u4e00-\u9fffA-Za-z]", word) or word == "其他":
             continue
         terms[word] = 1.0 if flag.startswith(_NOUN_FLAGS) else 0.5
         if flag.startswith("v") and len(word) >= 2:
