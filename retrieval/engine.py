@@ -232,7 +232,7 @@ def respond(query: Query, searcher: Searcher, config: ScopeConfig = compose.DEFA
         held = [r for r in reports if r.town in query.towns]
         lead = (f"没有{'、'.join(query.towns)}{query.year}年的报告（现有：{'、'.join(r.label for r in held)}），"
                 "不用其他年份的数字代替。")
-        return compose.none_answer(query, searcher, held, searcher.rank(query.text, searcher.rows(held)), lead)
+        return compose.none_answer(query, searcher, held, searcher.rank(query.search, searcher.rows(held)), lead)
     if query.report_date:
         return compose.answer_report_dates(query, searcher, selected, config)
     if query.kind == "example" and not query.cue:  # keywords ("太平镇 人民调解员"): a figure if one fits

@@ -101,13 +101,13 @@ def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
     if not near:
         return [], np.zeros((0, len(FEATURES)), np.float32)
     scores = {h.row: (rank, h.score) for rank, h in enumerate(hits)}
-    similarity = np.stack([row.vector for row in near]) @ searcher.query_vector(query.text).astype(np.float32)
+    similarity = np.stack([row.vector for row in near]) @ searcher.query_vector(query.search).astype(np.float32)
     order = np.argsort(-similarity, kind="stable")
     row_rank = {int(i): rank for rank, i in enumerate(order)}
     top = {h.row for h in hits[:PASSAGES]}
     chosen = sorted({i for i, row in enumerate(near) if row.entry.row in top} | {int(i) for i in order[:ROWS]})
     rows = np.array(sorted({near[i].entry.row for i in chosen}), dtype=np.int64)
-    dense = dict(zip(rows.tolist(), searcher.passage_similarity(query.text, rows).tolist(), strict=True))
+    dense = dict(zip(rows.tolist(), searcher.passage_similarity(query.search, rows).tolist(), strict=True))
     ctx = Context(query, term_weight(searcher), functools.cache(searcher.bm25.__contains__))
     entries, matrix = [], []
     for i in chosen:
@@ -150,7 +150,7 @@ def _topic(query: Query) -> str:
 
 def best_figure(query: Query, searcher: Searcher, report: Report) -> tuple[Candidate | None, list[Hit]]:
     """The report's best candidate when the decision answers it, and the report's ranked passages."""
-    hits = searcher.rank(query.text, searcher.rows([report]))
+    hits = searcher.rank(query.search, searcher.rows([report]))
     entries, matrix = candidate_features(query, searcher, hits, report)
     best, confidence = searcher.decision.confidence(matrix, [e.figure.text for e in entries])
     if best < 0 or confidence < searcher.decision.threshold:
@@ -277,7 +277,7 @@ def compare_figures(query: Query, searcher: Searcher, reports: list[Report], fou
 def answer_example(query: Query, searcher: Searcher, reports: list[Report],
                    config: ScopeConfig = DEFAULT_SCOPE) -> Answer:
     where = scope(query, searcher, reports, config)
-    hits = where.hits if where.grouped else searcher.rank(query.text, searcher.rows(reports))
+    hits = where.hits if where.grouped else searcher.rank(query.search, searcher.rows(reports))
     best = best_passage(query, searcher, hits)
     if best is None or best[2] < EXAMPLE_COVERAGE:
         return none_answer(query, searcher, reports, hits)
@@ -295,7 +295,7 @@ def compare_examples(query: Query, searcher: Searcher, reports: list[Report],
     quoted: list[tuple[float, Citation]] = []
     all_hits: list[Hit] = []
     for report in where.decide:
-        hits = searcher.rank(query.text, searcher.rows([report]))
+        hits = searcher.rank(query.search, searcher.rows([report]))
         all_hits += hits
         best = best_passage(query, searcher, hits, whole=120)
         if best is not None and best[2] >= COMPARE_COVERAGE:

@@ -73,6 +73,7 @@ _REPORT_DATE = re.compile(r"(?:报告|总结|材料|这份).{0,8}(?:哪天|哪�
                           r"(?:报|出|写|交|发|印|签|定稿|成文|落款)|落款|成文日期|"
                           r"\bwhen was\b.{0,30}\breport\b|\breport\b.{0,30}\b(?:dated|signed)\b", re.I)
 _EACH = re.compile(r"^(.+?)各(?:有|是|为)?((?:几|多少).*)$")
+_SAME_ASKED = re.compile(r"^(?!.*(?:啥|什么|哪|怎|如何|咋)).*呢[？?]?$")  # "其中重点人员呢？": the question before, of X
 _ENGLISH_ASKS = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b")
 _COUNTABLE = ("generic", "person", "org", "item", "household", "level")
 _ASKS = re.compile(r"(?:多少|几)[个名位家件项条所支]?(?=[\u4e00-\u9fff])")
@@ -106,6 +107,14 @@ class Query:
     within: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # "志愿者里党员有多少": (志愿者,), (党员,)
     places: tuple[str, ...] = ()  # villages and communities it names ("红溪村")
     report_date: bool = False  # asks when the report itself was signed ("报告是哪天报的")
+
+    earlier: str = ""  # in a conversation, the topic words of the question before that this one lacks
+
+    @property
+    def search(self) -> str:
+        """The text passages are searched with: a follow-up carries the topic of the question before it
+        ("其中重点人员呢？" is searched with 社区矫正对象)."""
+        return f"{self.text} {self.earlier}" if self.earlier else self.text
 
 
 def normalize(question: str) -> str:
@@ -286,10 +295,14 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
     )
 
 
-def follow(query: Query, previous: Query | None) -> Query:
-    """Fill what a follow-up lacks (town and year, or the topic) from the previous question."""
+def follow(query: Query, previous: Query | None, conversation: bool = True) -> Query:
+    """Fill what a follow-up lacks (town and year, or the topic) from the previous question (``conversation``:
+    one asked before it, rather than the whole of a question it is a part of)."""
     if previous is None:
         return query
+    if conversation:
+        earlier = [t for t, _ in previous.terms if t not in query.text]
+        query = replace(query, earlier=" ".join(dict.fromkeys(earlier)))
     if not query.towns and not query.unknown_towns and query.kind != "compare" and previous.kind != "compare":
         query = replace(query, towns=previous.towns, year=query.year or previous.year)
     if not query.terms:
@@ -299,6 +312,10 @@ def follow(query: Query, previous: Query | None) -> Query:
         return replace(query, terms=previous.terms, verbs=previous.verbs, groups=query.groups or previous.groups,
                        kind=kind, most=previous.most, least=previous.least,
                        quantity=query.quantity or previous.quantity, inherited=True)
+    if query.kind == "example" and _SAME_ASKED.search(query.text) and previous.kind in ("figure", "multi"):
+        # "其中重点人员呢？" after "…有多少社区矫正对象": the same question, asked of another thing
+        return replace(query, kind="figure", groups=query.groups or previous.groups, quantity=True,
+                       context=previous.terms)
     return replace(query, context=previous.terms)
 
 
@@ -337,7 +354,7 @@ def understand(question: str, history: Sequence[str], known_towns: "Sequence[str
         return query
     parts: list[Query] = []
     for text in split_parts(query.text):
-        part = follow(analyze(text, known_towns, tokenizer, known), parts[-1] if parts else query)
+        part = follow(analyze(text, known_towns, tokenizer, known), parts[-1] if parts else query, False)
         parts.append(replace(part, kind="figure", towns=part.towns or query.towns, year=part.year or query.year))
     return replace(query, parts=tuple(parts))
 
