@@ -150,6 +150,7 @@ def test_measure_word_groups(tokenizer: Tokenizer, question: str, groups: tuple[
     pytest.param("中塘镇的园区改革动员大会是哪天召开的？", ["园区", "改革", "动员大会", "召开"], id="date-question"),
     pytest.param("那双塔镇呢？", [], id="bare-follow-up"),
     pytest.param("镇里头有多少网格员", ["网格员"], id="locative-word-is-no-topic"),
+    pytest.param("太平有多少人民调解员？", ["人民调解员"], id="town-stem-alone"),
 ])
 def test_topic_terms(tokenizer: Tokenizer, question: str, terms: list[str]) -> None:
     assert _terms(_ask(tokenizer, question)) == terms
@@ -311,3 +312,22 @@ def test_size_and_length_questions_ask_for_a_figure(tokenizer: Tokenizer, questi
     query = _ask(tokenizer, question)
     assert query.quantity and query.kind == "figure" and query.groups == groups
     assert not any(term.startswith("多") for term in _terms(query)), "多大/多长时间 ask; they are no topic"
+
+
+def test_town_name_cut_short_leaves_no_piece_of_it(tokenizer: Tokenizer) -> None:
+    towns = [*TOWNS, "杭州道街道"]
+    query = understand("杭州道街垃圾管理执法出动了多少人次", (), towns, Tokenizer(towns))
+    assert query.towns == ("杭州道街道",) and "街" not in _terms(query)
+
+
+def test_later_parts_are_searched_with_the_first_parts_topic(tokenizer: Tokenizer) -> None:
+    query = _ask(tokenizer, "中塘镇安全生产检查了多少家企业，罚款多少钱？")
+    first, second = query.parts
+    assert first.search == first.text
+    assert "安全生产" in second.search and "安全生产" not in second.text
+
+
+def test_follow_up_is_searched_with_the_topic_before(tokenizer: Tokenizer) -> None:
+    query = _ask(tokenizer, "其中重点人员呢？", ["中塘镇社区矫正对象有多少人"])
+    assert query.kind == "figure" and query.towns == ("中塘镇",)
+    assert "社区矫正" in query.search and "重点人员" in query.text

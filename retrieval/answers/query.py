@@ -247,7 +247,8 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
     year_match = _YEAR.search(text)
     topic = text
     spelled = [a for t in towns for a in (t, *aliases(t))]
-    for name in [*spelled, *unknown, *towns_in(text), *map(stem, spelled)]:
+    cut = [t[:k] for t in spelled for k in range(len(t) - 1, len(stem(t)), -1)]  # "杭州道街" of 杭州道街道
+    for name in [*spelled, *unknown, *towns_in(text), *cut, *map(stem, spelled)]:
         topic = topic.replace(name, " ")
     topic = _YEAR.sub(" ", topic)
     excluded = [w for m in _EXCLUDED.finditer(topic) for w in tokenizer.terms(m.group(1))]
@@ -355,6 +356,8 @@ def understand(question: str, history: Sequence[str], known_towns: "Sequence[str
     parts: list[Query] = []
     for text in split_parts(query.text):
         part = follow(analyze(text, known_towns, tokenizer, known), parts[-1] if parts else query, False)
+        if parts:  # "…出动了多少人次，查了多少家餐馆": the later parts are searched with the first one's topic
+            part = replace(part, earlier=" ".join(t for t, w in parts[0].terms if w >= 1.0 and t not in text))
         parts.append(replace(part, kind="figure", towns=part.towns or query.towns, year=part.year or query.year))
     return replace(query, parts=tuple(parts))
 
