@@ -331,3 +331,10 @@ def test_follow_up_is_searched_with_the_topic_before(tokenizer: Tokenizer) -> No
     query = _ask(tokenizer, "其中重点人员呢？", ["中塘镇社区矫正对象有多少人"])
     assert query.kind == "figure" and query.towns == ("中塘镇",)
     assert "社区矫正" in query.search and "重点人员" in query.text
+
+
+def test_everyday_words_the_reports_never_use_are_searched_by_the_reports_words(tokenizer: Tokenizer) -> None:
+    known = {"群众", "普法", "活动", "受益"}.__contains__
+    query = understand("中塘普法活动受益的老百姓有多少人次", (), TOWNS, tokenizer, known)
+    assert "群众" in query.search and "群众" not in query.text
+    assert understand("中塘普法活动受益的群众有多少人次", (), TOWNS, tokenizer, known).search.split()[1:] == []

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib.resources import files
 
+from retrieval.answers.synonyms import DOMAIN, thesaurus
 from retrieval.answers.towns import TownIndex, aliases, stem
 from retrieval.reports.documents import towns_in
 from retrieval.reports.figures import UNIT_GROUP
@@ -109,12 +110,13 @@ class Query:
     report_date: bool = False  # asks when the report itself was signed ("报告是哪天报的")
 
     earlier: str = ""  # in a conversation, the topic words of the question before that this one lacks
+    reworded: str = ""  # the reports' words for its everyday words they never use (一把手 → 主要领导)
 
     @property
     def search(self) -> str:
-        """The text passages are searched with: a follow-up carries the topic of the question before it
-        ("其中重点人员呢？" is searched with 社区矫正对象)."""
-        return f"{self.text} {self.earlier}" if self.earlier else self.text
+        """The text passages are searched with: the reports' words for everyday ones, and for a follow-up
+        the topic of the question before it ("其中重点人员呢？" is searched with 社区矫正对象)."""
+        return " ".join(filter(None, (self.text, self.reworded, self.earlier)))
 
 
 def normalize(question: str) -> str:
@@ -273,6 +275,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         terms[counted_noun] = 1.0
     if english and terms:  # BM25 and the thesaurus read Chinese: the question carries the report's words too
         text = f"{text} {' '.join(terms)}"
+    reworded = [other for term in terms if known and not known(term) for other in _reports_words(term)]
     return Query(
         text=text,
         towns=tuple(towns),
@@ -293,7 +296,13 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         cue=bool(_EXAMPLE.search(text)),
         verbs=tuple(verbs),
         report_date=bool(_REPORT_DATE.search(text)),
+        reworded=" ".join(dict.fromkeys(reworded)),
     )
+
+
+def _reports_words(word: str, most: int = 3) -> list[str]:
+    """The words the domain file (``retrieval/data/synonyms.txt``) gives for ``word``, the reports' first."""
+    return [other for other, weight in thesaurus().related(word).items() if weight >= DOMAIN][:most]
 
 
 def follow(query: Query, previous: Query | None, conversation: bool = True) -> Query:
