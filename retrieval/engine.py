@@ -17,7 +17,7 @@ from embeddings import DEFAULT_MODEL, Encoder, load_encoder
 from retrieval.answers import compose
 from retrieval.answers.answer import Answer
 from retrieval.answers.decision import Decision
-from retrieval.answers.ledger import Ledger
+from retrieval.answers.ledger import Ledger, kept_vectors
 from retrieval.answers.query import Query, understand
 from retrieval.answers.render import render
 from retrieval.answers.scope import ScopeConfig
@@ -169,7 +169,8 @@ def _refresh(config: EngineConfig, store: Store, encoder: Encoder, tokenizer: To
     """Under the lock: build from ``rebuild_from`` (or migrate an older index, or build from the seeds) when
     there is nothing; re-embed for a new model; re-read changed report files."""
     snapshot = None if rebuild_from else store.snapshot()
-    if snapshot is None and not rebuild_from and store.migrate(partial(figure_rows, words=tokenizer.tagged)):
+    if snapshot is None and not rebuild_from and store.migrate(partial(figure_rows, words=tokenizer.tagged),
+                                                               kept_vectors(config.index_dir / "ledger", encoder)):
         snapshot = _snapshot(store)  # a store of the previous format, its figure rows made again
     if snapshot is None:
         dropped = list(current.reports) if (current := store.snapshot()) else []
@@ -212,7 +213,7 @@ def select_reports(query: Query, searcher: Searcher) -> list[Report]:
     """The reports a question is about: the towns it names (all when none), of the year it names."""
     if query.unknown_towns and not query.towns:
         return []
-    selected = [r for r in searcher.reports if not query.towns or r.town in query.towns]
+    selected = [r for r in searcher.reports if r.town in query.towns] if query.towns else list(searcher.reports)
     if query.year is not None:
         same_year = [r for r in selected if r.year == query.year]
         return same_year if same_year or query.towns else selected

@@ -148,9 +148,11 @@ def _topic(query: Query) -> str:
     return "、".join(term for term, weight in query.terms if weight >= 1.0) or "、".join(t for t, _ in query.terms)
 
 
-def best_figure(query: Query, searcher: Searcher, report: Report) -> tuple[Candidate | None, list[Hit]]:
-    """The report's best candidate when the decision answers it, and the report's ranked passages."""
-    hits = searcher.rank(query.text, searcher.rows([report]))
+def best_figure(query: Query, searcher: Searcher, report: Report,
+                hits: list[Hit] | None = None) -> tuple[Candidate | None, list[Hit]]:
+    """The report's best candidate when the decision answers it, and the report's ranked passages (``hits``:
+    ranked already)."""
+    hits = searcher.rank(query.text, searcher.rows([report])) if hits is None else hits
     entries, matrix = candidate_features(query, searcher, hits, report)
     best, confidence = searcher.decision.confidence(matrix, [e.figure.text for e in entries])
     if best < 0 or confidence < searcher.decision.threshold:
@@ -204,7 +206,8 @@ def answer_figure(query: Query, searcher: Searcher, reports: list[Report],
     """
     where = scope(query, searcher, reports, config,
                   lambda row: any(_fits(query, r.entry) for r in searcher.ledger.at(row)))
-    results = [(report, *best_figure(query, searcher, report)) for report in where.decide]
+    ranked = searcher.rank_each(query.text, where.decide)
+    results = [(report, *best_figure(query, searcher, report, ranked[report.doc_id])) for report in where.decide]
     found = [(report, cand, hits) for report, cand, hits in results if cand is not None]
     all_hits = sorted((h for _, _, hits in results for h in hits), key=lambda h: -h.score)
     if not found:

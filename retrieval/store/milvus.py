@@ -16,6 +16,7 @@ Milvus has no transactions: a write inserts passages and figure rows first and t
 of no live report are ignored by every read, so a writer killed midway leaves no half report visible.
 """
 
+import base64
 import contextlib
 import dataclasses
 import json
@@ -30,7 +31,7 @@ import numpy as np
 from retrieval.reports.documents import Passage, Report
 from retrieval.reports.figures import Figure
 from retrieval.search import dense, lexical
-from retrieval.store import FigureMaker, FigureRow, NewReport, Origin, file_lock
+from retrieval.store import FigureMaker, FigureRow, LedgerRecord, LedgerVectors, NewReport, Origin, file_lock
 from retrieval.store.snapshot import RowsAndTerms
 
 FORMAT = "milvus-2"  # 2: figure rows carry what the ledger reads; a milvus-1 store is migrated
@@ -96,10 +97,11 @@ class MilvusStore:
     def lock(self, timeout: float | None = None) -> contextlib.AbstractContextManager[None]:
         return file_lock(self.lock_dir, self.lock_timeout if timeout is None else timeout)
 
-    def migrate(self, figures: FigureMaker) -> bool:
+    def migrate(self, figures: FigureMaker, vectors: LedgerVectors | None = None) -> bool:
         """A milvus-1 store brought to this format: its figure rows made again from the stored passages into
         a new collection, then the format raised (the last write: until then the store reads as milvus-1, which
-        this code does not read, and a migration killed midway starts again)."""
+        this code does not read, and a migration killed midway starts again), with the ledger vectors
+        ``vectors`` gives."""
         meta = self._meta()
         if meta.get("format") != PREVIOUS:
             return False
@@ -110,8 +112,11 @@ class MilvusStore:
         for doc_id, (first, _) in snapshot.ranges.items():
             rows = snapshot.rows([doc_id])
             snapshot.passages.prefetch(rows)
-            made = [{"doc_id": doc_id, "row": first + f.offset, "v": _DUMMY, "row_json": _figure_json(f)}
-                    for f in figures([snapshot.passages[int(r)] for r in rows])]
+            passages = [snapshot.passages[int(r)] for r in rows]
+            found = figures(passages)
+            key, kept = (vectors(doc_id, passages, found) if vectors is not None else None) or ("", None)
+            made = [{"doc_id": doc_id, "row": first + f.offset, "v": _DUMMY, "row_json": _figure_json(f, key, v)}
+                    for f, v in zip(found, [None] * len(found) if kept is None else kept, strict=True)]
             for lo in range(0, len(made), _BATCH):
                 self.client.insert(PREFIX + "figures", made[lo:lo + _BATCH])
         meta.update(format=FORMAT, generation=str(int(meta["generation"]) + 1))
@@ -143,14 +148,24 @@ class MilvusStore:
         return f"m{meta['generation']}"
 
 
-def _figure_json(row: FigureRow) -> str:
-    return json.dumps(dataclasses.asdict(row), ensure_ascii=False)
+def _figure_json(row: FigureRow, key: str = "", vector: np.ndarray | None = None) -> str:
+    """A figure row, with its ledger vector (float32, base64) and the vectors' key when made at indexing."""
+    fields: dict[str, Any] = dataclasses.asdict(row)
+    if vector is not None:
+        fields.update(ledger_key=key, ledger_vector=base64.b64encode(vector.astype(np.float32).tobytes()).decode())
+    return json.dumps(fields, ensure_ascii=False)
 
 
 def _figure_row(text: str) -> FigureRow:
+    return _ledger_row(text)[0]
+
+
+def _ledger_row(text: str) -> tuple[FigureRow, str, np.ndarray | None]:
     fields = json.loads(text)
-    return FigureRow(**{**fields, "figure": Figure(**fields["figure"]), "span": tuple(fields["span"]),
-                        "clause": tuple(fields["clause"]), "phrase": tuple(fields["phrase"])})
+    key, vector = fields.pop("ledger_key", ""), fields.pop("ledger_vector", None)
+    row = FigureRow(**{**fields, "figure": Figure(**fields["figure"]), "span": tuple(fields["span"]),
+                       "clause": tuple(fields["clause"]), "phrase": tuple(fields["phrase"])})
+    return row, key, None if vector is None else np.frombuffer(base64.b64decode(vector), np.float32)
 
 
 def _create(client: Any, dim: int) -> None:
@@ -212,8 +227,9 @@ def _insert(client: Any, item: NewReport, first: int) -> None:
                                                                      strict=True))]
     for lo in range(0, len(rows), _BATCH):
         client.insert(PREFIX + "passages", rows[lo:lo + _BATCH])
+    vectors = item.ledger_vectors if item.ledger_vectors is not None else [None] * len(item.figures)
     figures = [{"doc_id": report.doc_id, "row": first + f.offset, "v": _DUMMY,
-                "row_json": _figure_json(f)} for f in item.figures]
+                "row_json": _figure_json(f, item.ledger_key, v)} for f, v in zip(item.figures, vectors, strict=True)]
     for lo in range(0, len(figures), _BATCH):
         client.insert(PREFIX + "figures", figures[lo:lo + _BATCH])
     client.insert(PREFIX + "reports", [{
@@ -307,9 +323,27 @@ class MilvusSnapshot(RowsAndTerms):
         return [found[int(r)].split(" ") if found[int(r)] else [] for r in rows]
 
     def figure_rows(self, doc_id: str) -> list[FigureRow]:
-        first, _ = self.ranges[doc_id]
+        return [row for row, _, _ in self._ledger_rows(doc_id)]
+
+    def _ledger_rows(self, doc_id: str) -> list[tuple[FigureRow, str, np.ndarray | None]]:
         found = _iterate(self.client, "figures", f"doc_id == {json.dumps(doc_id, ensure_ascii=False)}", ["row_json"])
-        return sorted((_figure_row(r["row_json"]) for r in found), key=lambda f: (f.offset, f.sentence, f.position))
+        return sorted((_ledger_row(r["row_json"]) for r in found),
+                      key=lambda item: (item[0].offset, item[0].sentence, item[0].position))
+
+    def ledger_records(self, doc_ids: Iterable[str]) -> dict[str, LedgerRecord]:
+        """Figure rows, their sentences, and the rows' vectors when they were made at indexing."""
+        out = {}
+        for doc_id in doc_ids:
+            first, _ = self.ranges[doc_id]
+            found = self._ledger_rows(doc_id)
+            rows = [row for row, _, _ in found]
+            self.passages.prefetch(first + f.offset for f in rows)
+            sentences = [self.passages[first + f.offset].text[f.span[0]:f.span[1]] for f in rows]
+            keys = {key for _, key, vector in found if vector is not None}
+            whole = len(keys) == 1 and all(vector is not None for _, _, vector in found)
+            vectors = np.stack([v for _, _, v in found]) if whole and found else None
+            out[doc_id] = LedgerRecord(rows, sentences, keys.pop() if whole else "", vectors)
+        return out
 
 
 class _Rows:
@@ -372,9 +406,10 @@ def _copy(folder: Path, store: MilvusStore) -> None:
     batch: list[NewReport] = []
     for doc_id, report in snapshot.reports.items():
         rows = snapshot.rows([doc_id])
+        record = snapshot.ledger_records([doc_id])[doc_id]
         batch.append(NewReport(report, snapshot.origins[doc_id], [snapshot.passages[int(r)] for r in rows],
-                               snapshot.stored_terms(rows), np.asarray(snapshot.vectors[rows]),
-                               snapshot.figure_rows(doc_id)))
+                               snapshot.stored_terms(rows), np.asarray(snapshot.vectors[rows]), record.rows,
+                               record.key, record.vectors))
         if sum(len(b.passages) for b in batch) >= 5000:
             store.write(model=snapshot.model, dim=snapshot.dim, add=batch)
             batch = []
