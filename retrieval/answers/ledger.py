@@ -12,6 +12,7 @@ whose rows changed.
 import csv
 import hashlib
 import io
+import itertools
 import logging
 import os
 import threading
@@ -30,6 +31,7 @@ from retrieval.store import FigureRow, LedgerRecord, LedgerVectors, NewReport, P
 
 log = logging.getLogger(__name__)
 FORMAT = 1
+KEPT_REPORTS = 2048  # reports whose rows stay read (a question over many units reads ~60)
 __all__ = ["Entry", "Ledger", "clause_span", "embed_reports", "entry", "headline", "keep_vectors", "kept_vectors",
            "passage_entries", "phrase_around", "sentences", "to_csv", "vector_path"]
 
@@ -105,28 +107,30 @@ class Ledger:
 
     def __init__(self, snapshot: Snapshot, encoder: Encoder, cache: Path | None) -> None:
         self._snapshot, self._encoder, self._cache = snapshot, encoder, cache
-        self._reports: dict[str, dict[int, list[Row]]] = {}
+        self._reports: dict[str, dict[int, list[Row]]] = {}  # the first read first: the oldest are let go
         self._lock = threading.Lock()
 
     def report(self, doc_id: str) -> dict[int, list[Row]]:
         """The rows of one report by passage row, in reading order."""
         found = self._reports.get(doc_id)
-        if found is not None:
-            return found
-        self.prepare([doc_id])
-        return self._reports[doc_id]
+        return found if found is not None else self._read([doc_id])[doc_id]
 
     def prepare(self, doc_ids: Iterable[str]) -> None:
         """Read (and embed, when not kept yet) the rows of these reports now, in one read of the store: the
         reports of a question's candidates, or a report just added."""
-        missing = [d for d in dict.fromkeys(doc_ids) if d not in self._reports]
-        if not missing:
-            return
+        self._read(doc_ids)
+
+    def _read(self, doc_ids: Iterable[str]) -> dict[str, dict[int, list[Row]]]:
+        wanted = list(dict.fromkeys(doc_ids))
         with self._lock:
-            missing = [d for d in missing if d not in self._reports]
+            missing = [d for d in wanted if d not in self._reports]
             records = self._snapshot.ledger_records(missing) if missing else {}
             for doc_id in missing:
                 self._reports[doc_id] = self._rows(doc_id, records.get(doc_id))
+            out = {d: self._reports[d] for d in wanted}
+            for old in list(itertools.islice(self._reports, max(0, len(self._reports) - KEPT_REPORTS))):
+                del self._reports[old]  # a bound on memory (1M passages: ~300 KB a report, 29k reports)
+            return out
 
     def _rows(self, doc_id: str, record: LedgerRecord | None) -> dict[int, list[Row]]:
         ranges = self._snapshot.rows([doc_id])
