@@ -143,4 +143,4 @@ def _ranked(rows: np.ndarray, lexical: np.ndarray, dense: np.ndarray) -> list[Hi
         return []
     fused = fuse(lexical, dense)
     order = np.argsort(-fused, kind="stable")
-    return [Hit(int(rows[i]), float(fused[i])) for i in order]
+    return list(map(Hit, rows[order].tolist(), fused[order].tolist()))
