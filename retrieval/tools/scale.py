@@ -224,8 +224,9 @@ def measure(folder: Path, store: str, settings: dict[str, str]) -> dict[str, Any
 def _answer_times(engine: Engine, timed: TimedEncoder) -> dict[str, dict[str, dict[str, float]]]:
     """p50/p95 per question kind of: ``understand``; the whole answer (``engine.respond``: candidates, the
     per-report decision, composing) the first time, less the ledger rows it embeds for reports it touches for
-    the first time (``ledger_embed_ms``, timed apart); the same answer again (``answer_warm_ms``). The query
-    embedding is made before timing."""
+    the first time (``ledger_embed_ms``, timed apart); the same answer again (``answer_warm_ms``); both also in
+    CPU time of this process (``answer_cpu_ms``, ``answer_warm_cpu_ms``: the machine is shared, wall time
+    includes waiting for a core). The query embedding is made before timing."""
     searcher = engine.searcher
     towns = [r.town for r in searcher.reports]
     years = {r.town: r.year for r in searcher.reports}
@@ -240,14 +241,17 @@ def _answer_times(engine: Engine, timed: TimedEncoder) -> dict[str, dict[str, di
             query = engine.understand(question)
             understood = time.perf_counter()
             timed.passage_ms.clear()
+            cpu = time.process_time()
             respond(query, searcher, engine.config.scope)
-            done = time.perf_counter()
+            done, cpu_done = time.perf_counter(), time.process_time()
             embed_ms = sum(timed.passage_ms)
             respond(query, searcher, engine.config.scope)
-            again = time.perf_counter()
+            again, cpu_again = time.perf_counter(), time.process_time()
             for name, ms in (("understand_ms", (understood - started) * 1000),
                              ("answer_ms", (done - understood) * 1000 - embed_ms), ("ledger_embed_ms", embed_ms),
-                             ("answer_warm_ms", (again - done) * 1000)):
+                             ("answer_warm_ms", (again - done) * 1000),
+                             ("answer_cpu_ms", (cpu_done - cpu) * 1000 - embed_ms),
+                             ("answer_warm_cpu_ms", (cpu_again - cpu_done) * 1000)):
                 times.setdefault(name, {}).setdefault(kind, []).append(ms)
     return {name: _percentiles(kinds) for name, kinds in times.items()}
 
