@@ -79,8 +79,10 @@ class Engine:
                 snapshot = _refresh(config, store, encoder, tokenizer, progress, rebuild_from)
         tokenizer.add_words(r.town for r in snapshot.reports.values())
         searcher = _searcher(config, snapshot, encoder, tokenizer, decision or Decision.load())
+        engine = cls(config, encoder, store, searcher)
+        engine.understand(EXAMPLE)  # what the first question would load (dictionaries, the towns' index), now
         _settle()
-        return cls(config, encoder, store, searcher)
+        return engine
 
     @property
     def searcher(self) -> Searcher:
@@ -113,6 +115,7 @@ class Engine:
         held = self._towns
         if held is None or held[0] is not searcher:
             held = self._towns = (searcher, TownIndex(searcher.towns))
+            gc.freeze()  # lives as long as the snapshot, as what ``_settle`` froze
         return held[1]
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:

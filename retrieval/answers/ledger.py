@@ -10,6 +10,7 @@ whose rows changed.
 """
 
 import csv
+import gc
 import hashlib
 import io
 import itertools
@@ -127,6 +128,8 @@ class Ledger:
             records = self._snapshot.ledger_records(missing) if missing else {}
             for doc_id in missing:
                 self._reports[doc_id] = self._rows(doc_id, records.get(doc_id))
+            if missing:  # kept until let go (then freed by their count): the collector's full passes skip them
+                gc.freeze()
             out = {d: self._reports[d] for d in wanted}
             for old in list(itertools.islice(self._reports, max(0, len(self._reports) - KEPT_REPORTS))):
                 del self._reports[old]  # a bound on memory (1M passages: ~300 KB a report, 29k reports)
