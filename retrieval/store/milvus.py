@@ -39,7 +39,8 @@ PREVIOUS = "milvus-1"
 PREFIX = "fazhi_"
 _BATCH = 1000
 _CACHED = 20_000
-_BATCH_REPORTS = 100
+_BATCH_REPORTS = 50
+_QUERY_LIMIT = 16384  # the most rows one Milvus query returns
 
 
 def _client(uri: str) -> Any:
@@ -342,12 +343,16 @@ class MilvusSnapshot(RowsAndTerms):
     def _ledger_rows(self, doc_ids: Sequence[str]) -> dict[str, list[tuple[FigureRow, str, np.ndarray | None]]]:
         """The figure rows of these reports, a query per ``_BATCH_REPORTS`` of them (by the doc id index)."""
         out: dict[str, list[tuple[FigureRow, str, np.ndarray | None]]] = {d: [] for d in doc_ids}
+        fields = ["doc_id", "row", "row_json"]
         for lo in range(0, len(doc_ids), _BATCH_REPORTS):
-            chosen = json.dumps(list(doc_ids[lo:lo + _BATCH_REPORTS]), ensure_ascii=False)
-            for found in _iterate(self.client, "figures", f"doc_id in {chosen}", ["doc_id", "row", "row_json"]):
-                first, count = self.ranges[found["doc_id"]]
-                if first <= int(found["row"]) < first + count:  # not the rows of a replaced report left behind
-                    out[found["doc_id"]].append(_ledger_row(found["row_json"]))
+            where = f"doc_id in {json.dumps(list(doc_ids[lo:lo + _BATCH_REPORTS]), ensure_ascii=False)}"
+            hits = self.client.query(PREFIX + "figures", filter=where, output_fields=fields, limit=_QUERY_LIMIT)
+            if len(hits) >= _QUERY_LIMIT:  # more rows than one query returns: page through them
+                hits = list(_iterate(self.client, "figures", where, fields))
+            for hit in hits:
+                first, count = self.ranges[hit["doc_id"]]
+                if first <= int(hit["row"]) < first + count:  # not the rows of a replaced report left behind
+                    out[hit["doc_id"]].append(_ledger_row(hit["row_json"]))
         for rows in out.values():
             rows.sort(key=lambda item: (item[0].offset, item[0].sentence, item[0].position))
         return out
