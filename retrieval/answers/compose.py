@@ -16,7 +16,7 @@ import numpy as np
 
 from retrieval.answers.answer import Answer, Citation, Source
 from retrieval.answers.features import FEATURES, PROBLEMS, Context, anchored, asks_people, features, names
-from retrieval.answers.ledger import Entry, headline, sentences
+from retrieval.answers.ledger import Entry, headline, sentences, stacked
 from retrieval.answers.matching import Match, coverage
 from retrieval.answers.query import Query
 from retrieval.answers.scope import ScopeConfig, scope
@@ -101,7 +101,7 @@ def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
     if not near:
         return [], np.zeros((0, len(FEATURES)), np.float32)
     scores = {h.row: (rank, h.score) for rank, h in enumerate(hits)}
-    similarity = np.stack([row.vector for row in near]) @ searcher.query_vector(query.text).astype(np.float32)
+    similarity = stacked(near) @ searcher.query_vector(query.text).astype(np.float32)
     order = np.argsort(-similarity, kind="stable")
     row_rank = {int(i): rank for rank, i in enumerate(order)}
     top = {h.row for h in hits[:PASSAGES]}

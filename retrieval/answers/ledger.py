@@ -95,10 +95,20 @@ def passage_entries(row: int, passage: Passage, words: Words) -> list[Entry]:
 
 @dataclass(frozen=True)
 class Row:
-    """A ledger row with its vector."""
+    """A ledger row with its vector (row ``index`` of its report's ``matrix``)."""
 
     entry: Entry
     vector: np.ndarray
+    matrix: np.ndarray | None = None
+    index: int = 0
+
+
+def stacked(rows: Sequence[Row]) -> np.ndarray:
+    """The rows' vectors, one per line: taken from their report's matrix in one go when they are of one report."""
+    matrix = rows[0].matrix if rows else None
+    if matrix is not None and all(r.matrix is matrix for r in rows):
+        return matrix[[r.index for r in rows]]
+    return np.stack([r.vector for r in rows])
 
 
 class Ledger:
@@ -145,8 +155,8 @@ class Ledger:
         if vectors is None or record.key != vector_key([e.context for e in entries], self._encoder):
             vectors = _vectors(doc_id, entries, self._encoder, self._cache)
         by_row: dict[int, list[Row]] = {}
-        for item, vector in zip(entries, vectors, strict=True):
-            by_row.setdefault(item.row, []).append(Row(item, vector))
+        for index, (item, vector) in enumerate(zip(entries, vectors, strict=True)):
+            by_row.setdefault(item.row, []).append(Row(item, vector, vectors, index))
         return by_row
 
     def at(self, row: int) -> list[Row]:
