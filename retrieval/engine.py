@@ -229,7 +229,7 @@ def select_reports(query: Query, searcher: Searcher) -> list[Report]:
     """The reports a question is about: the towns it names (all when none), of the year it names."""
     if query.unknown_towns and not query.towns:
         return []
-    selected = [r for r in searcher.reports if r.town in query.towns] if query.towns else list(searcher.reports)
+    selected = searcher.of_towns(query.towns) if query.towns else list(searcher.reports)
     if query.year is not None:
         same_year = [r for r in selected if r.year == query.year]
         return same_year if same_year or query.towns else selected

@@ -117,3 +117,11 @@ def test_exact_search_in_chunks_read_from_the_file(tmp_path: Path) -> None:
     queries = vectors[rng.choice(rows, 5)] + rng.normal(0, 0.05, (5, 24)).astype(np.float32)
     truth = np.argsort(-(vectors[rows] @ queries.T), axis=0, kind="stable")[:10].T
     assert np.array_equal(_exact_top(mapped, queries, rows, chunk=137), rows[truth])
+
+
+def test_the_reports_of_named_units_are_looked_up_in_report_order(config: EngineConfig, tmp_path: Path) -> None:
+    engine = Engine.open(config, encoder=FakeEncoder())
+    engine.add_report(_renamed_copy(tmp_path, "东山镇"))
+    searcher = engine.searcher
+    for towns in (["太平镇"], ["双塔镇", "东山镇", "中塘镇"], ["没有的镇"], ["太平镇", "太平镇"], []):
+        assert searcher.of_towns(towns) == [r for r in searcher.reports if r.town in towns]

@@ -67,6 +67,11 @@ class Searcher:
         made once per snapshot)."""
         return tuple(r.label for r in self.reports), {r.doc_id: i for i, r in enumerate(self.reports)}
 
+    def of_towns(self, towns: Collection[str]) -> list[Report]:
+        """The reports of these units, in the order of ``reports`` (by unit and year), looked up, not filtered."""
+        found = (r for town in set(towns) for r in self._by_town.get(town, ()))
+        return sorted(found, key=lambda r: (r.town, r.year))
+
     def rows(self, reports: Iterable[Report]) -> np.ndarray:
         """Passage rows of ``reports``, in reading order."""
         return self.corpus.rows(r.doc_id for r in reports)
