@@ -125,3 +125,16 @@ def test_the_reports_of_named_units_are_looked_up_in_report_order(config: Engine
     searcher = engine.searcher
     for towns in (["太平镇"], ["双塔镇", "东山镇", "中塘镇"], ["没有的镇"], ["太平镇", "太平镇"], []):
         assert searcher.of_towns(towns) == [r for r in searcher.reports if r.town in towns]
+
+
+def test_milvus_figure_rows_carry_their_vector_when_it_fits_the_field() -> None:
+    from retrieval.reports.figures import Figure
+    from retrieval.store import FigureRow
+    from retrieval.store.milvus import _figure_json, _figure_row, _ledger_row
+
+    row = FigureRow(1, 2, (0, 9), Figure("63名", 63, "名", None, "调解员", 5, 8), (0, 9), (3, 9), 0, "")
+    vector = np.linspace(-1, 1, 384, dtype=np.float32)
+    assert _ledger_row(_figure_json(row, "key", vector))[0] == row == _figure_row(_figure_json(row))
+    _, key, kept = _ledger_row(_figure_json(row, "key", vector))
+    assert key == "key" and kept is not None and np.array_equal(kept, vector)
+    assert _ledger_row(_figure_json(row, "key", np.zeros(4096, np.float32)))[1:] == ("", None)  # too long: not kept

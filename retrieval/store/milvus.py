@@ -40,6 +40,7 @@ PREFIX = "fazhi_"
 _BATCH = 1000
 _CACHED = 20_000
 _BATCH_REPORTS = 50
+_ROW_JSON = 8192  # the figure row field's length (counted in bytes here, to be safe)
 _QUERY_LIMIT = 16384  # the most rows one Milvus query returns
 
 
@@ -154,9 +155,12 @@ class MilvusStore:
 def _figure_json(row: FigureRow, key: str = "", vector: np.ndarray | None = None) -> str:
     """A figure row, with its ledger vector (float32, base64) and the vectors' key when made at indexing."""
     fields: dict[str, Any] = dataclasses.asdict(row)
-    if vector is not None:
-        fields.update(ledger_key=key, ledger_vector=base64.b64encode(vector.astype(np.float32).tobytes()).decode())
-    return json.dumps(fields, ensure_ascii=False)
+    plain = json.dumps(fields, ensure_ascii=False)
+    if vector is None:
+        return plain
+    fields.update(ledger_key=key, ledger_vector=base64.b64encode(vector.astype(np.float32).tobytes()).decode())
+    text = json.dumps(fields, ensure_ascii=False)
+    return text if len(text.encode()) <= _ROW_JSON else plain  # too long for the field: the ledger folder keeps it
 
 
 def _figure_row(text: str) -> FigureRow:
@@ -202,7 +206,7 @@ def _create(client: Any, dim: int) -> None:
 
 
 def _figures_collection(client: Any) -> None:
-    _plain(client, "figures", [("doc_id", 256, False), ("row_json", 8192, False)], ints=("row",), auto=True)
+    _plain(client, "figures", [("doc_id", 256, False), ("row_json", _ROW_JSON, False)], ints=("row",), auto=True)
     _index_doc_ids(client)
 
 
