@@ -162,9 +162,9 @@ def test_only_reports_with_candidates_are_decided(corpus: Corpus, monkeypatch: p
     decided: list[str] = []
     best_figure = compose.best_figure
 
-    def counting(query, searcher, report):  # type: ignore[no-untyped-def]
+    def counting(query, searcher, report, hits=None):  # type: ignore[no-untyped-def]
         decided.append(report.doc_id)
-        return best_figure(query, searcher, report)
+        return best_figure(query, searcher, report, hits)
 
     monkeypatch.setattr(compose, "best_figure", counting)
     engine = corpus.engine

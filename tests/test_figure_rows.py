@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 import retrieval.reports.ledger_rows
-from retrieval.answers.ledger import passage_entries
+from retrieval.answers.ledger import entry, keep_vectors, passage_entries, vector_path
 from retrieval.engine import Engine, EngineConfig
 from retrieval.reports.ledger_rows import figure_rows
 from retrieval.search.tokenize import Tokenizer
 from retrieval.store import FigureRow, open_store
 from retrieval.store.milvus import PREFIX, MilvusStore
-from retrieval.store.schema import DB, connect, read_meta
+from retrieval.store.schema import DB, FIGURES_3, connect, read_ledgers, read_meta, stored_reports
 from tests.test_store import (  # noqa: F401 — fixtures shared with the store suite
     QUESTION,
     SEED_TOWNS,
@@ -41,6 +41,23 @@ FORMAT_2_FIGURES = """CREATE TABLE figures(doc_id TEXT NOT NULL, row INTEGER NOT
 def _stored(engine: Engine) -> dict[str, list[FigureRow]]:
     snapshot = engine.searcher.corpus
     return {doc_id: snapshot.figure_rows(doc_id) for doc_id in snapshot.reports}
+
+
+def _ledger_vectors(engine: Engine) -> dict[str, list[list[float]]]:
+    """Every report's ledger vectors as the store holds them (none for Milvus: the ledger's folder keeps them)."""
+    snapshot = engine.searcher.corpus
+    records = snapshot.ledger_records(snapshot.reports)
+    return {d: [] if r.vectors is None else r.vectors.round(6).tolist() for d, r in records.items()}
+
+
+def _keep_in_folder(engine: Engine) -> None:
+    """Keep each report's ledger vectors in the ledger's folder, as the stores of earlier formats had them."""
+    snapshot = engine.searcher.corpus
+    for doc_id, record in snapshot.ledger_records(snapshot.reports).items():
+        first = snapshot.ranges[doc_id][0]
+        entries = [entry(0, snapshot.passages[first + r.offset], r) for r in record.rows]
+        assert record.vectors is not None
+        keep_vectors(vector_path(engine.config.index_dir / "ledger", doc_id, entries, engine.encoder), record.vectors)
 
 
 def _afresh(engine: Engine, tokenizer: Tokenizer) -> dict[str, list[FigureRow]]:
@@ -82,9 +99,30 @@ def test_ledger_entries_come_from_the_stored_rows(config: EngineConfig, one_toke
 # --- a store of the previous format ------------------------------------------------------------------
 
 
-def _to_previous_format(config: EngineConfig) -> None:
-    """Rewrite the store's figure rows as the previous format held them, and mark it of that format."""
+def _to_format_3(config: EngineConfig) -> None:
+    """Rewrite the store's ledger records as format 3 held them: a table row per figure (the rows' vectors were
+    kept by the ledger in its folder: ``_keep_in_folder``)."""
+    with sqlite3.connect(config.index_dir / DB, isolation_level=None) as con:
+        con.execute("BEGIN")
+        con.execute(FIGURES_3)
+        for report, _, first, _count in stored_reports(con):
+            record = read_ledgers(con, [first], FakeEncoder().dim)[first]
+            con.executemany(f"INSERT INTO figures VALUES ({', '.join('?' * 23)})", [  # noqa: S608
+                (report.doc_id, first + r.offset, r.sentence, *r.span, r.position, r.figure.text, r.figure.value,
+                 r.figure.unit, r.figure.group, r.figure.qualifier, r.figure.subject, r.figure.start, r.figure.end,
+                 r.figure.kind, r.figure.bound, r.figure.high, r.figure.period, *r.clause, *r.phrase, r.after)
+                for r in record.rows])
+        con.execute("DROP TABLE ledgers")
+        con.execute("UPDATE meta SET value = '3' WHERE key = 'format'")
+        con.execute("COMMIT")
+
+
+def _to_previous_format(config: EngineConfig, version: int = 2) -> None:
+    """Rewrite the store's figure rows as an earlier format held them, and mark it of that format."""
     if not config.store:
+        _to_format_3(config)
+        if version == 3:
+            return
         with sqlite3.connect(config.index_dir / DB, isolation_level=None) as con:
             con.execute("BEGIN")
             rows = con.execute("SELECT doc_id, row, sentence, subject, unit_group, value, qualifier, text "
@@ -107,18 +145,22 @@ def _to_previous_format(config: EngineConfig) -> None:
     store.close()
 
 
-def test_previous_format_is_migrated_in_place(config: EngineConfig, tmp_path: Path,
-                                              one_tokenizer: Tokenizer) -> None:
+@pytest.mark.parametrize("version", [2, 3])
+def test_previous_format_is_migrated_in_place(config: EngineConfig, tmp_path: Path, one_tokenizer: Tokenizer,
+                                              version: int) -> None:
     source = Engine.open(config, encoder=FakeEncoder())
     source.add_report(_renamed_copy(tmp_path))  # only a migration keeps a report the seeds do not have
     expected = _stored(source)
+    vectors = _ledger_vectors(source)
+    _keep_in_folder(source)
     del source
-    _to_previous_format(config)
+    _to_previous_format(config, version)
     assert open_store(config.index_dir, config.store).snapshot() is None  # never read half
 
     encoder = FakeEncoder()
     engine = Engine.open(config, encoder=encoder)
-    assert encoder.passage_calls == []  # nothing embedded again
+    assert encoder.passage_calls == [] and encoder.ledger_calls == []  # nothing embedded again
+    assert _ledger_vectors(engine) == vectors  # the kept ledger vectors moved into the store
     assert _towns(engine) == sorted([*SEED_TOWNS, "测试镇"])
     assert _stored(engine) == expected == _afresh(engine, one_tokenizer)
     assert _first_figure(engine, "测试镇有多少人民调解员？") == ("63名", "测试镇")
@@ -155,7 +197,7 @@ def test_migration_killed_midway_leaves_the_previous_format(built: tuple[Path, i
     assert read_meta(con)["format"] == "2" and store.snapshot() is None
     assert "noun" in [c[1] for c in con.execute("PRAGMA table_info(figures)")]  # the old table, whole
     engine = Engine.open(config, encoder=FakeEncoder())
-    assert read_meta(con)["format"] == "3"
+    assert read_meta(con)["format"] == "4"
     assert _stored(engine) == _afresh(engine, one_tokenizer)
 
 

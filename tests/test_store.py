@@ -127,12 +127,15 @@ def test_embedded_store_layout(built: tuple[Path, int]) -> None:
     index_dir, embedded_passages = built
     con = embedded.connect(index_dir / "store.sqlite")
     meta = embedded.read_meta(con)
-    assert (meta["format"], meta["model"], meta["dim"], meta["rows"]) == ("3", "fake", "64", str(embedded_passages))
+    assert (meta["format"], meta["model"], meta["dim"], meta["rows"]) == ("4", "fake", "64", str(embedded_passages))
     assert con.execute("SELECT COUNT(*) FROM passages").fetchone()[0] == embedded_passages
     assert (index_dir / f"vectors-{meta['epoch']}.f32").stat().st_size == embedded_passages * 64 * 4
-    figures = con.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
-    reports = con.execute("SELECT SUM(json_extract(report, '$.figures')) FROM reports").fetchone()[0]
-    assert figures >= reports > 100  # every figure of every report is a row (sentences split finer)
+    records = con.execute("SELECT COUNT(*), SUM(json_array_length(rows)), SUM(length(vectors)) FROM ledgers").fetchone()
+    reports, figures = con.execute("SELECT COUNT(*), SUM(json_extract(report, '$.figures')) FROM reports").fetchone()
+    assert records[0] == reports  # one ledger record per report, written with it
+    assert records[1] >= figures > 100  # every figure of every report is a row (sentences split finer)
+    assert records[2] == records[1] * 64 * 4  # and every row has its vector
+    assert not (index_dir / "ledger").exists()  # nothing kept beside the store
 
 
 @pytest.mark.parametrize(("name", "dim"), [pytest.param("fake-2", 64, id="other-name"),

@@ -16,7 +16,7 @@ import numpy as np
 
 from retrieval.answers.answer import Answer, Citation, Source
 from retrieval.answers.features import FEATURES, PROBLEMS, Context, anchored, asks_people, features, names
-from retrieval.answers.ledger import Entry, headline, sentences
+from retrieval.answers.ledger import Entry, headline, sentences, stacked
 from retrieval.answers.matching import Match, coverage
 from retrieval.answers.query import Query
 from retrieval.answers.scope import ScopeConfig, scope
@@ -101,7 +101,7 @@ def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
     if not near:
         return [], np.zeros((0, len(FEATURES)), np.float32)
     scores = {h.row: (rank, h.score) for rank, h in enumerate(hits)}
-    similarity = np.stack([row.vector for row in near]) @ searcher.query_vector(query.search).astype(np.float32)
+    similarity = stacked(near) @ searcher.query_vector(query.search).astype(np.float32)
     order = np.argsort(-similarity, kind="stable")
     row_rank = {int(i): rank for rank, i in enumerate(order)}
     top = {h.row for h in hits[:PASSAGES]}
@@ -148,9 +148,11 @@ def _topic(query: Query) -> str:
     return "、".join(term for term, weight in query.terms if weight >= 1.0) or "、".join(t for t, _ in query.terms)
 
 
-def best_figure(query: Query, searcher: Searcher, report: Report) -> tuple[Candidate | None, list[Hit]]:
-    """The report's best candidate when the decision answers it, and the report's ranked passages."""
-    hits = searcher.rank(query.search, searcher.rows([report]))
+def best_figure(query: Query, searcher: Searcher, report: Report,
+                hits: list[Hit] | None = None) -> tuple[Candidate | None, list[Hit]]:
+    """The report's best candidate when the decision answers it, and the report's ranked passages (``hits``:
+    ranked already)."""
+    hits = searcher.rank(query.search, searcher.rows([report])) if hits is None else hits
     entries, matrix = candidate_features(query, searcher, hits, report)
     best, confidence = searcher.decision.confidence(matrix, [e.figure.text for e in entries])
     if best < 0 or confidence < searcher.decision.threshold:
@@ -204,7 +206,8 @@ def answer_figure(query: Query, searcher: Searcher, reports: list[Report],
     """
     where = scope(query, searcher, reports, config,
                   lambda row: any(_fits(query, r.entry) for r in searcher.ledger.at(row)))
-    results = [(report, *best_figure(query, searcher, report)) for report in where.decide]
+    ranked = searcher.rank_each(query.search, where.decide)
+    results = [(report, *best_figure(query, searcher, report, ranked[report.doc_id])) for report in where.decide]
     found = [(report, cand, hits) for report, cand, hits in results if cand is not None]
     all_hits = sorted((h for _, _, hits in results for h in hits), key=lambda h: -h.score)
     if not found:

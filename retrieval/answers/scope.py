@@ -53,6 +53,7 @@ def scope(query: Query, searcher: Searcher, reports: list[Report], config: Scope
         return Scope(list(reports), [])
     towns, years = _filters(query, reports)
     hits = searcher.candidates(query.search, config.candidates, towns=towns, years=years)
+    searcher.ledger.prepare(searcher.corpus.passages[h.row].doc_id for h in hits)  # one read for all of them
     having = {searcher.corpus.passages[h.row].doc_id for h in hits if fits is None or fits(h.row)}
     decide = sorted((searcher.corpus.reports[doc_id] for doc_id in having), key=lambda r: (r.town, r.year))
     return Scope(decide, hits, grouped=True)

@@ -1,6 +1,6 @@
 """Changing a store: reports read from files become rows to store (passages, BM25 terms, vectors, figure
-rows); a report of the same town and year is replaced; a new model re-embeds what is stored. Only the
-passages of new reports are embedded."""
+rows and their vectors); a report of the same town and year is replaced; a new model re-embeds what is stored.
+Only the passages (and figure rows) of new reports are embedded."""
 
 import hashlib
 from collections.abc import Sequence
@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings import Encoder
+from retrieval.answers.ledger import embed_reports
 from retrieval.errors import UnknownReportError
 from retrieval.reports.documents import Passage, Report, ensure_distinct, read_report
 from retrieval.reports.figures import Figure, extract_figures
@@ -104,7 +105,7 @@ def add_reports(snapshot: Snapshot | None, parsed: Sequence[Parsed], *, encoder:
         add.append(NewReport(item.report, item.origin, item.passages, terms, vectors[start:end],
                              figure_rows(item.passages, tokenizer.tagged)))
         start = end
-    return Change(add, [d for d in removed if snapshot and d in snapshot.reports], results)
+    return Change(embed_reports(add, encoder), [d for d in removed if snapshot and d in snapshot.reports], results)
 
 
 def remove_report(snapshot: Snapshot, town: str, year: int) -> Report:
@@ -129,4 +130,4 @@ def reembed(snapshot: Snapshot, *, encoder: Encoder, progress: bool = False) -> 
         out.append(NewReport(report, snapshot.origins[report.doc_id], passages, terms, vectors[start:end],
                              snapshot.figure_rows(report.doc_id)))
         start = end
-    return out
+    return embed_reports(out, encoder)

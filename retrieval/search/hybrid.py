@@ -67,6 +67,11 @@ class Searcher:
         made once per snapshot)."""
         return tuple(r.label for r in self.reports), {r.doc_id: i for i, r in enumerate(self.reports)}
 
+    def of_towns(self, towns: Collection[str]) -> list[Report]:
+        """The reports of these units, in the order of ``reports`` (by unit and year), looked up, not filtered."""
+        found = (r for town in set(towns) for r in self._by_town.get(town, ()))
+        return sorted(found, key=lambda r: (r.town, r.year))
+
     def rows(self, reports: Iterable[Report]) -> np.ndarray:
         """Passage rows of ``reports``, in reading order."""
         return self.corpus.rows(r.doc_id for r in reports)
@@ -90,9 +95,23 @@ class Searcher:
             return []
         vector, terms = self._query(text)
         lex = self.corpus.lexical_scores(terms, rows) if lexical else np.zeros(len(rows), np.float32)
-        fused = fuse(lex, self.corpus.dense_scores(vector, rows))
-        order = np.argsort(-fused, kind="stable")
-        return [Hit(int(rows[i]), float(fused[i])) for i in order]
+        return _ranked(rows, lex, self.corpus.dense_scores(vector, rows))
+
+    def rank_each(self, text: str, reports: Iterable[Report]) -> dict[str, list[Hit]]:
+        """Each report's passages ranked for ``text`` (as ``rank`` ranks them, report by report), scored in one
+        BM25 and one dense pass over all their rows."""
+        parts = {r.doc_id: self.rows([r]) for r in reports}
+        rows = np.concatenate(list(parts.values())) if parts else np.empty(0, np.int64)
+        if len(rows) == 0:
+            return {doc_id: [] for doc_id in parts}
+        vector, terms = self._query(text)
+        lex, den = self.corpus.lexical_scores(terms, rows), self.corpus.dense_scores(vector, rows)
+        ranked, start = {}, 0
+        for doc_id, own in parts.items():
+            end = start + len(own)
+            ranked[doc_id] = _ranked(own, lex[start:end], den[start:end])
+            start = end
+        return ranked
 
     def filter_rows(self, doc_ids: Collection[str] | None = None, towns: Collection[str] | None = None,
                     years: Collection[int] | None = None) -> np.ndarray | None:
@@ -121,3 +140,12 @@ class Searcher:
         if prefetch is not None:  # the caller reads every candidate: one query instead of k
             prefetch(h.row for h in hits)
         return hits
+
+
+def _ranked(rows: np.ndarray, lexical: np.ndarray, dense: np.ndarray) -> list[Hit]:
+    """``rows`` best first by their fused scores."""
+    if len(rows) == 0:
+        return []
+    fused = fuse(lexical, dense)
+    order = np.argsort(-fused, kind="stable")
+    return list(map(Hit, rows[order].tolist(), fused[order].tolist()))

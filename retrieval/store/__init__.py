@@ -60,6 +60,22 @@ FigureMaker = Callable[[Sequence[Passage]], list[FigureRow]]  # a report's passa
 
 
 @dataclass(frozen=True)
+class LedgerRecord:
+    """A report's figure rows as the ledger reads them in one go: the rows, each row's sentence text, and the
+    vectors of the rows' texts with ``key`` naming what they were made from (model and texts; ``vectors`` is
+    None when the store holds none)."""
+
+    rows: list[FigureRow]
+    sentences: list[str]
+    key: str
+    vectors: np.ndarray | None
+
+
+# A report's passages and figure rows → (key, vectors) of its ledger rows; None when they cannot be had cheaply.
+LedgerVectors = Callable[[str, Sequence[Passage], Sequence[FigureRow]], "tuple[str, np.ndarray] | None"]
+
+
+@dataclass(frozen=True)
 class NewReport:
     """A report ready to store: its passages in reading order with their BM25 terms and vectors."""
 
@@ -69,6 +85,8 @@ class NewReport:
     terms: Sequence[Sequence[str]]
     vectors: np.ndarray
     figures: Sequence[FigureRow] = field(default_factory=tuple)
+    ledger_key: str = ""  # what ``ledger_vectors`` were made from (``retrieval.answers.ledger``)
+    ledger_vectors: np.ndarray | None = None  # one per figure row, stored with the report when given
 
 
 class Passages(Protocol):
@@ -121,6 +139,10 @@ class Snapshot(Protocol):
         """The figure rows of a report, in reading order (as ``NewReport.figures`` stored them)."""
         ...
 
+    def ledger_records(self, doc_ids: Iterable[str]) -> dict[str, LedgerRecord]:
+        """The ledger records of these reports (one read for all of them)."""
+        ...
+
 
 class Store(Protocol):
     """A corpus that can be read as snapshots and changed under a lock."""
@@ -135,10 +157,11 @@ class Store(Protocol):
         """The writer lock; raises IndexBusyError when another writer keeps it past ``timeout``."""
         ...
 
-    def migrate(self, figures: FigureMaker) -> bool:
-        """Bring a store of the previous format to this one in place, its figure rows made again by
-        ``figures`` from the stored passages, in one step readers never see half done (the caller holds the
-        lock); False when there is no such store."""
+    def migrate(self, figures: FigureMaker, vectors: LedgerVectors | None = None) -> bool:
+        """Bring a store of a previous format to this one in place, its figure rows made again by ``figures``
+        from the stored passages when that format lacks them (and the ledger vectors ``vectors`` gives kept
+        with them), in one step readers never see half done (the caller holds the lock); False when there is
+        no such store."""
         ...
 
     def write(self, *, model: str, dim: int, add: Sequence[NewReport] = (), drop: Sequence[str] = (),

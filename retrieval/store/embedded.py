@@ -25,19 +25,18 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.search import dense, lexical
-from retrieval.store import LOCK_TIMEOUT_S, FigureMaker, NewReport, file_lock
+from retrieval.store import LOCK_TIMEOUT_S, FigureMaker, LedgerVectors, NewReport, file_lock
 from retrieval.store.compaction import compact
 from retrieval.store.migration import migrate
 from retrieval.store.schema import (
     DB,
     FORMAT,
-    INSERT_FIGURE,
     SCHEMA,
     commit_meta,
     connect,
-    figure_values,
     name,
     read_meta,
+    write_ledger,
 )
 from retrieval.store.snapshot import EmbeddedSnapshot
 
@@ -73,12 +72,12 @@ class EmbeddedStore:
     def lock(self, timeout: float | None = None) -> AbstractContextManager[None]:
         return file_lock(self.folder, self.lock_timeout if timeout is None else timeout)
 
-    def migrate(self, figures: FigureMaker) -> bool:
-        """A store of format 2 brought to this format in one transaction (see ``migration``)."""
+    def migrate(self, figures: FigureMaker, vectors: LedgerVectors | None = None) -> bool:
+        """A store of format 2 or 3 brought to this format in one transaction (see ``migration``)."""
         if not (self.folder / DB).exists():
             return False
         with closing(connect(self.folder / DB)) as con:
-            return migrate(con, figures)
+            return migrate(con, figures, vectors)
 
     def write(self, *, model: str, dim: int, add: Sequence[NewReport] = (), drop: Sequence[str] = (),
               compacting: bool = True) -> str:
@@ -106,8 +105,8 @@ class EmbeddedStore:
             con.execute("BEGIN IMMEDIATE")
             try:
                 if fresh:  # tables of another format may have other columns: made anew, in this transaction
-                    for table in ("reports", "passages", "segments", "dead", "figures"):
-                        con.execute(f"DROP TABLE {table}")  # noqa: S608 — fixed table names
+                    for table in ("reports", "passages", "segments", "dead", "figures", "ledgers"):
+                        con.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 — fixed table names
                     for statement in filter(str.strip, SCHEMA.split(";")):
                         con.execute(statement)
                 _purge(con, generation)
@@ -133,7 +132,7 @@ def _purge(con: sqlite3.Connection, generation: int) -> None:
     """Delete the text of reports removed before the previous commit (readers of that one may still look)."""
     for first, count in con.execute("SELECT first_row, count FROM dead WHERE generation < ?", (generation - 1,)):
         con.execute("DELETE FROM passages WHERE row BETWEEN ? AND ?", (first, first + count - 1))
-        con.execute("DELETE FROM figures WHERE row BETWEEN ? AND ?", (first, first + count - 1))
+        con.execute("DELETE FROM ledgers WHERE first_row = ?", (first,))
     con.execute("DELETE FROM dead WHERE generation < ?", (generation - 1,))
 
 
@@ -155,7 +154,7 @@ def _insert(con: sqlite3.Connection, add: Sequence[NewReport], first: int) -> No
         con.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?)", [
             (row + i, report.doc_id, json.dumps(p.section, ensure_ascii=False), p.text, " ".join(t))
             for i, (p, t) in enumerate(zip(item.passages, item.terms, strict=True))])
-        con.executemany(INSERT_FIGURE, [figure_values(report.doc_id, row, f) for f in item.figures])
+        write_ledger(con, report.doc_id, row, item.passages, item.figures, item.ledger_key, item.ledger_vectors)
         row += len(item.passages)
 
 

@@ -1,7 +1,12 @@
-"""An embedded store of format 2 brought to format 3 in place: the figure rows made again from the stored
-passages (format 2 kept only the figure, not where its clause stands or the noun after it), and the format
-raised, in one SQLite transaction: a reader sees format 2 (which this code does not read) or all of format
-3, and a migration killed midway leaves format 2 for the next one. Vectors and BM25 files stay as they are.
+"""An embedded store of format 2 or 3 brought to format 4 in place, in one SQLite transaction: a reader sees
+the old format (which this code does not read) or all of format 4, and a migration killed midway leaves the
+old format for the next one. Vectors and BM25 files stay as they are.
+
+- format 2 kept only the figure, not where its clause stands or the noun after it: the figure rows are made
+  again from the stored passages;
+- format 3 kept one table row per figure: its rows are read back;
+- format 4 keeps one ledger record per report (its rows, their sentences and, when ``vectors`` gives them, the
+  rows' vectors: the ledger's kept vectors are moved in rather than made again).
 """
 
 import json
@@ -9,31 +14,34 @@ import logging
 import sqlite3
 
 from retrieval.reports.documents import Passage
-from retrieval.store import FigureMaker
-from retrieval.store.schema import FORMAT, INSERT_FIGURE, SCHEMA, commit_meta, figure_values, read_meta, stored_reports
+from retrieval.store import FigureMaker, LedgerVectors
+from retrieval.store.schema import FORMAT, SCHEMA, commit_meta, read_figures, read_meta, stored_reports, write_ledger
 
 log = logging.getLogger(__name__)
-PREVIOUS = 2
+PREVIOUS = ("2", "3")
 
 
-def migrate(con: sqlite3.Connection, figures: FigureMaker) -> bool:
-    """Migrate the store of ``con`` when it is of the previous format (the caller holds the writer lock)."""
+def migrate(con: sqlite3.Connection, figures: FigureMaker, vectors: LedgerVectors | None = None) -> bool:
+    """Migrate the store of ``con`` when it is of a previous format (the caller holds the writer lock)."""
     meta = read_meta(con)
-    if meta.get("format") != str(PREVIOUS) or "generation" not in meta:
+    if meta.get("format") not in PREVIOUS or "generation" not in meta:
         return False
     con.execute("BEGIN IMMEDIATE")
     try:
         reports = list(stored_reports(con))
-        log.info("migrating the figure rows of %d reports to store format %d", len(reports), FORMAT)
-        con.execute("DROP TABLE IF EXISTS figures")
+        log.info("migrating %d reports from store format %s to %d", len(reports), meta["format"], FORMAT)
+        con.execute("DROP TABLE IF EXISTS ledgers")
         for statement in SCHEMA.split(";"):
-            if "figures" in statement:
+            if "ledgers" in statement:
                 con.execute(statement)
         for report, _, first, count in reports:
             found = con.execute("SELECT section, text FROM passages WHERE row BETWEEN ? AND ? ORDER BY row",
                                 (first, first + count - 1)).fetchall()
             passages = [Passage(report.doc_id, tuple(json.loads(section)), text) for section, text in found]
-            con.executemany(INSERT_FIGURE, [figure_values(report.doc_id, first, f) for f in figures(passages)])
+            made = read_figures(con, first, count) if meta["format"] == "3" else figures(passages)
+            kept = vectors(report.doc_id, passages, made) if vectors is not None else None
+            write_ledger(con, report.doc_id, first, passages, made, *(kept or ("", None)))
+        con.execute("DROP TABLE IF EXISTS figures")
         meta.update(format=str(FORMAT), generation=str(int(meta["generation"]) + 1))
         commit_meta(con, meta)
     except BaseException:

@@ -16,6 +16,7 @@ Milvus has no transactions: a write inserts passages and figure rows first and t
 of no live report are ignored by every read, so a writer killed midway leaves no half report visible.
 """
 
+import base64
 import contextlib
 import dataclasses
 import json
@@ -30,7 +31,7 @@ import numpy as np
 from retrieval.reports.documents import Passage, Report
 from retrieval.reports.figures import Figure
 from retrieval.search import dense, lexical
-from retrieval.store import FigureMaker, FigureRow, NewReport, Origin, file_lock
+from retrieval.store import FigureMaker, FigureRow, LedgerRecord, LedgerVectors, NewReport, Origin, file_lock
 from retrieval.store.snapshot import RowsAndTerms
 
 FORMAT = "milvus-2"  # 2: figure rows carry what the ledger reads; a milvus-1 store is migrated
@@ -38,6 +39,10 @@ PREVIOUS = "milvus-1"
 PREFIX = "fazhi_"
 _BATCH = 1000
 _CACHED = 20_000
+_BATCH_REPORTS = 50
+DENSE_EF = 256
+_ROW_JSON = 8192  # the figure row field's length (counted in bytes here, to be safe)
+_QUERY_LIMIT = 16384  # the most rows one Milvus query returns
 
 
 def _client(uri: str) -> Any:
@@ -70,6 +75,7 @@ class MilvusStore:
                 for name in ("passages", "reports", "figures", "meta"):  # reopened collections start released
                     if self._client.has_collection(PREFIX + name):
                         self._client.load_collection(PREFIX + name)
+                _index_doc_ids(self._client)  # a store written before the index was made
             return self._client
 
     def close(self) -> None:
@@ -96,10 +102,11 @@ class MilvusStore:
     def lock(self, timeout: float | None = None) -> contextlib.AbstractContextManager[None]:
         return file_lock(self.lock_dir, self.lock_timeout if timeout is None else timeout)
 
-    def migrate(self, figures: FigureMaker) -> bool:
+    def migrate(self, figures: FigureMaker, vectors: LedgerVectors | None = None) -> bool:
         """A milvus-1 store brought to this format: its figure rows made again from the stored passages into
         a new collection, then the format raised (the last write: until then the store reads as milvus-1, which
-        this code does not read, and a migration killed midway starts again)."""
+        this code does not read, and a migration killed midway starts again), with the ledger vectors
+        ``vectors`` gives."""
         meta = self._meta()
         if meta.get("format") != PREVIOUS:
             return False
@@ -110,8 +117,11 @@ class MilvusStore:
         for doc_id, (first, _) in snapshot.ranges.items():
             rows = snapshot.rows([doc_id])
             snapshot.passages.prefetch(rows)
-            made = [{"doc_id": doc_id, "row": first + f.offset, "v": _DUMMY, "row_json": _figure_json(f)}
-                    for f in figures([snapshot.passages[int(r)] for r in rows])]
+            passages = [snapshot.passages[int(r)] for r in rows]
+            found = figures(passages)
+            key, kept = (vectors(doc_id, passages, found) if vectors is not None else None) or ("", None)
+            made = [{"doc_id": doc_id, "row": first + f.offset, "v": _DUMMY, "row_json": _figure_json(f, key, v)}
+                    for f, v in zip(found, [None] * len(found) if kept is None else kept, strict=True)]
             for lo in range(0, len(made), _BATCH):
                 self.client.insert(PREFIX + "figures", made[lo:lo + _BATCH])
         meta.update(format=FORMAT, generation=str(int(meta["generation"]) + 1))
@@ -143,14 +153,27 @@ class MilvusStore:
         return f"m{meta['generation']}"
 
 
-def _figure_json(row: FigureRow) -> str:
-    return json.dumps(dataclasses.asdict(row), ensure_ascii=False)
+def _figure_json(row: FigureRow, key: str = "", vector: np.ndarray | None = None) -> str:
+    """A figure row, with its ledger vector (float32, base64) and the vectors' key when made at indexing."""
+    fields: dict[str, Any] = dataclasses.asdict(row)
+    plain = json.dumps(fields, ensure_ascii=False)
+    if vector is None:
+        return plain
+    fields.update(ledger_key=key, ledger_vector=base64.b64encode(vector.astype(np.float32).tobytes()).decode())
+    text = json.dumps(fields, ensure_ascii=False)
+    return text if len(text.encode()) <= _ROW_JSON else plain  # too long for the field: the ledger folder keeps it
 
 
 def _figure_row(text: str) -> FigureRow:
+    return _ledger_row(text)[0]
+
+
+def _ledger_row(text: str) -> tuple[FigureRow, str, np.ndarray | None]:
     fields = json.loads(text)
-    return FigureRow(**{**fields, "figure": Figure(**fields["figure"]), "span": tuple(fields["span"]),
-                        "clause": tuple(fields["clause"]), "phrase": tuple(fields["phrase"])})
+    key, vector = fields.pop("ledger_key", ""), fields.pop("ledger_vector", None)
+    row = FigureRow(**{**fields, "figure": Figure(**fields["figure"]), "span": tuple(fields["span"]),
+                       "clause": tuple(fields["clause"]), "phrase": tuple(fields["phrase"])})
+    return row, key, None if vector is None else np.frombuffer(base64.b64decode(vector), np.float32)
 
 
 def _create(client: Any, dim: int) -> None:
@@ -184,7 +207,19 @@ def _create(client: Any, dim: int) -> None:
 
 
 def _figures_collection(client: Any) -> None:
-    _plain(client, "figures", [("doc_id", 256, False), ("row_json", 8192, False)], ints=("row",), auto=True)
+    _plain(client, "figures", [("doc_id", 256, False), ("row_json", _ROW_JSON, False)], ints=("row",), auto=True)
+    _index_doc_ids(client)
+
+
+def _index_doc_ids(client: Any) -> None:
+    """A scalar (inverted) index on the figure rows' doc ids: a question reads the rows of some 50 reports by
+    doc id, which without it scans the whole collection (seconds per query on Milvus Lite at 100k passages)."""
+    name = PREFIX + "figures"
+    if not client.has_collection(name) or "doc_id" in client.list_indexes(name):
+        return
+    index = client.prepare_index_params()
+    index.add_index("doc_id", index_type="INVERTED")
+    client.create_index(name, index)
 
 
 def _plain(client: Any, name: str, strings: list[tuple[str, int, bool]], *, ints: Sequence[str] = (),
@@ -212,8 +247,9 @@ def _insert(client: Any, item: NewReport, first: int) -> None:
                                                                      strict=True))]
     for lo in range(0, len(rows), _BATCH):
         client.insert(PREFIX + "passages", rows[lo:lo + _BATCH])
+    vectors = item.ledger_vectors if item.ledger_vectors is not None else [None] * len(item.figures)
     figures = [{"doc_id": report.doc_id, "row": first + f.offset, "v": _DUMMY,
-                "row_json": _figure_json(f)} for f in item.figures]
+                "row_json": _figure_json(f, item.ledger_key, v)} for f, v in zip(item.figures, vectors, strict=True)]
     for lo in range(0, len(figures), _BATCH):
         client.insert(PREFIX + "figures", figures[lo:lo + _BATCH])
     client.insert(PREFIX + "reports", [{
@@ -275,9 +311,11 @@ class MilvusSnapshot(RowsAndTerms):
     def _search(self, data: list[Any], field: str, metric: str, k: int, rows: np.ndarray | None) -> np.ndarray:
         if rows is not None and len(rows) == 0:
             return np.empty(0, np.int64)
+        params: dict[str, Any] = {"metric_type": metric}
+        if field == "vector":  # the HNSW graph's search breadth (Lite's default, 64, misses ~7% of the top 10)
+            params["params"] = {"ef": max(DENSE_EF, 4 * k)}
         hits = self.client.search(PREFIX + "passages", data=data, anns_field=field, limit=k,
-                                  filter=self._filter(rows), search_params={"metric_type": metric},
-                                  output_fields=["row"])[0]
+                                  filter=self._filter(rows), search_params=params, output_fields=["row"])[0]
         found = np.array([int(h["entity"]["row"]) for h in hits], np.int64)
         found = found[(found < len(self.alive)) & self.alive[np.minimum(found, len(self.alive) - 1)]]
         return found if rows is None else found[np.isin(found, rows)]
@@ -307,9 +345,41 @@ class MilvusSnapshot(RowsAndTerms):
         return [found[int(r)].split(" ") if found[int(r)] else [] for r in rows]
 
     def figure_rows(self, doc_id: str) -> list[FigureRow]:
-        first, _ = self.ranges[doc_id]
-        found = _iterate(self.client, "figures", f"doc_id == {json.dumps(doc_id, ensure_ascii=False)}", ["row_json"])
-        return sorted((_figure_row(r["row_json"]) for r in found), key=lambda f: (f.offset, f.sentence, f.position))
+        return [row for row, _, _ in self._ledger_rows([doc_id])[doc_id]]
+
+    def _ledger_rows(self, doc_ids: Sequence[str]) -> dict[str, list[tuple[FigureRow, str, np.ndarray | None]]]:
+        """The figure rows of these reports, a query per ``_BATCH_REPORTS`` of them (by the doc id index)."""
+        out: dict[str, list[tuple[FigureRow, str, np.ndarray | None]]] = {d: [] for d in doc_ids}
+        fields = ["doc_id", "row", "row_json"]
+        for lo in range(0, len(doc_ids), _BATCH_REPORTS):
+            where = f"doc_id in {json.dumps(list(doc_ids[lo:lo + _BATCH_REPORTS]), ensure_ascii=False)}"
+            hits = self.client.query(PREFIX + "figures", filter=where, output_fields=fields, limit=_QUERY_LIMIT)
+            if len(hits) >= _QUERY_LIMIT:  # more rows than one query returns: page through them
+                hits = list(_iterate(self.client, "figures", where, fields))
+            for hit in hits:
+                first, count = self.ranges[hit["doc_id"]]
+                if first <= int(hit["row"]) < first + count:  # not the rows of a replaced report left behind
+                    out[hit["doc_id"]].append(_ledger_row(hit["row_json"]))
+        for rows in out.values():
+            rows.sort(key=lambda item: (item[0].offset, item[0].sentence, item[0].position))
+        return out
+
+    def ledger_records(self, doc_ids: Iterable[str]) -> dict[str, LedgerRecord]:
+        """Figure rows, their sentences, and the rows' vectors when they were made at indexing."""
+        out = {}
+        wanted = list(dict.fromkeys(doc_ids))
+        every = self._ledger_rows(wanted)
+        self.passages.prefetch(self.ranges[d][0] + row.offset for d in wanted for row, _, _ in every[d])
+        for doc_id in wanted:
+            first, _ = self.ranges[doc_id]
+            found = every[doc_id]
+            rows = [row for row, _, _ in found]
+            sentences = [self.passages[first + f.offset].text[f.span[0]:f.span[1]] for f in rows]
+            keys = {key for _, key, vector in found if vector is not None}
+            whole = len(keys) == 1 and all(vector is not None for _, _, vector in found)
+            vectors = np.stack([v for _, _, v in found]) if whole and found else None
+            out[doc_id] = LedgerRecord(rows, sentences, keys.pop() if whole else "", vectors)
+        return out
 
 
 class _Rows:
@@ -372,9 +442,10 @@ def _copy(folder: Path, store: MilvusStore) -> None:
     batch: list[NewReport] = []
     for doc_id, report in snapshot.reports.items():
         rows = snapshot.rows([doc_id])
+        record = snapshot.ledger_records([doc_id])[doc_id]
         batch.append(NewReport(report, snapshot.origins[doc_id], [snapshot.passages[int(r)] for r in rows],
-                               snapshot.stored_terms(rows), np.asarray(snapshot.vectors[rows]),
-                               snapshot.figure_rows(doc_id)))
+                               snapshot.stored_terms(rows), np.asarray(snapshot.vectors[rows]), record.rows,
+                               record.key, record.vectors))
         if sum(len(b.passages) for b in batch) >= 5000:
             store.write(model=snapshot.model, dim=snapshot.dim, add=batch)
             batch = []

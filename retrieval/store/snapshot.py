@@ -18,8 +18,8 @@ import numpy as np
 
 from retrieval.reports.documents import Passage, Report
 from retrieval.search import dense, lexical
-from retrieval.store import FigureRow, Origin
-from retrieval.store.schema import name, passage_at, read_figures, read_meta, stored_reports
+from retrieval.store import FigureRow, LedgerRecord, Origin
+from retrieval.store.schema import name, passage_at, read_ledgers, read_meta, stored_reports
 
 EXACT_MAX_ROWS = 50_000  # a filter that leaves fewer rows than this is searched exactly
 _CACHED_PASSAGES = 20_000
@@ -145,4 +145,10 @@ class EmbeddedSnapshot(RowsAndTerms):
         return [found[int(r)].split(" ") if found[int(r)] else [] for r in rows]
 
     def figure_rows(self, doc_id: str) -> list[FigureRow]:
-        return read_figures(self.con, *self.ranges[doc_id])
+        return self.ledger_records([doc_id])[doc_id].rows
+
+    def ledger_records(self, doc_ids: Iterable[str]) -> dict[str, LedgerRecord]:
+        """One query for all of them (a record is written with its report: every live report has one)."""
+        wanted = {self.ranges[d][0]: d for d in doc_ids}
+        found = read_ledgers(self.con, wanted, self.dim)
+        return {wanted[first]: record for first, record in found.items()}
