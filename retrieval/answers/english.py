@@ -1,0 +1,167 @@
+"""Reading an English question in the reports' words.
+
+BM25, the thesaurus and the matching features read Chinese, so an English question's content words and
+phrases ("smoking-control checks", "legal adviser") are mapped by meaning to Chinese words: the words of the
+question's best candidate passages (a few hundred jieba words), embedded with the multilingual model in one
+batch. A pair is kept only when it clearly stands out: the word is the phrase's nearest, the cosine is high and
+far above the phrase's similarity to the other words, and no other phrase of the question is nearer to it.
+The question then carries those Chinese words as its terms and runs the ordinary path.
+"""
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from embeddings import Encoder
+from retrieval.search.tokenize import STOPWORDS, Tokenizer
+
+PASSAGES = 5  # candidate passages whose words are offered
+WORDS = 160  # at most this many words of theirs
+SIMILARITY = 0.87  # a pair's cosine at least (multilingual-e5 cosines sit in 0.80-0.93)
+STANDOUT = 3.0  # … and this many standard deviations above the phrase's mean over the words
+CACHED = 50_000  # word vectors kept
+# Function words, question scaffolding and verbs too general to name a topic.
+_STOP = frozenset("""
+a an the of in on at to for from by with within about into over under after before during between among
+and or but vs versus than as per via apart besides except out up off
+how many much what which who whom whose when where why whether there here this that these those it its
+they them their he she his her we our us you your i me my one ones each every all any some total number
+is are was were be been being am do does did done have has had having get got gets make made take took
+keep keeps kept give gave given go went put set log logged cover covered reach reached offer offered
+can could will would shall should may might must also still yet so too very more most less least only just
+year years town towns township townships subdistrict district county street village's town's
+times time people person persons person-times yuan percent percentage share rate often long big large
+when date day dated signed report amount
+""".split())
+_WORD = re.compile(r"[a-z]+(?:[-'][a-z]+)*")
+_FLAGS = ("n", "v", "l", "j", "i", "a")  # nouns, verbs, set phrases, adjectives
+_CJK = re.compile(r"^[\u4e00-\u9fff]{2,8}$")
+_HEAD = re.compile(r"\bhow many\s+([a-z' -]+)")
+
+
+class _Hits(Protocol):
+    row: int
+
+
+class Searcher(Protocol):
+    """What the reader needs of ``retrieval.search.hybrid.Searcher``."""
+
+    encoder: Encoder
+    tokenizer: Tokenizer
+
+    @property
+    def corpus(self): ...  # type: ignore[no-untyped-def]
+
+    def candidates(self, text: str, k: int = ..., *, towns: Collection[str] | None = None,
+                   years: Collection[int] | None = None) -> Sequence[_Hits]: ...
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The report's words an English question names, and the word of what it counts."""
+
+    terms: tuple[tuple[str, float], ...] = ()
+    counted: str = ""
+    pairs: tuple[tuple[str, str, float], ...] = ()  # (English, Chinese, cosine), for tests and logs
+
+
+def runs(text: str, names: Collection[str] = ()) -> list[list[str]]:
+    """The question's content words in runs of adjacent ones (function words, town names and digits break a
+    run): "How many smoking-control checks did Hangzhoudao log" → [["smoking-control", "checks"]]."""
+    out: list[list[str]] = [[]]
+    for token in re.findall(r"[a-z]+(?:[-'][a-z]+)*|[^\sa-z]+", text.lower()):
+        word = re.sub(r"'s$", "", token)
+        if not _WORD.fullmatch(word) or word in _STOP or word in names or len(word) < 3:
+            out.append([])
+        else:
+            out[-1].append(word)
+    return [run for run in out if run]
+
+
+def phrases(content: list[list[str]], longest: int = 3) -> list[str]:
+    """Every phrase of up to ``longest`` adjacent content words."""
+    found = [" ".join(run[i:i + n]) for run in content for n in range(1, longest + 1)
+             for i in range(len(run) - n + 1)]
+    return list(dict.fromkeys(found))
+
+
+def head(text: str) -> list[str]:
+    """The words of what "how many" counts, up to a function word or a past-tense verb ("how many
+    administrative penalties followed …" → ["administrative", "penalties"])."""
+    found = _HEAD.search(text.lower())
+    words: list[str] = []
+    for token in found.group(1).split() if found else []:
+        word = re.sub(r"'s$", "", token)
+        if word != token:  # "people's mediation committees": a possessive qualifies what follows
+            continue
+        if word in _STOP or not _WORD.fullmatch(word) or re.fullmatch(r"[a-z]{3,}ed", word):
+            break
+        words.append(word)
+    return words
+
+
+class EnglishReader:
+    """Maps English questions to the words of their candidate passages (one per searcher; thread-safe enough:
+    the cache only grows by whole entries)."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self._searcher = searcher
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def __call__(self, text: str, towns: Sequence[str], year: int | None, names: Collection[str] = ()) -> Reading:
+        """``text``: the question without its Chinese town names; ``names``: the pinyin of its towns."""
+        wanted = phrases(runs(text, names))
+        words, flags = self._words(text, towns, year)
+        if not wanted or not words:
+            return Reading()
+        pairs = _pairs(wanted, words, self._embed(wanted), self._embed(words))
+        chosen = [zh for _, zh, _ in pairs]
+        kept = [zh for zh in dict.fromkeys(chosen) if not any(zh != other and zh in other for other in chosen)]
+        spoken = head(text)
+        counted = next((zh for en, zh, _ in pairs if en == " ".join(spoken)), "") or next(
+            (zh for en, zh, _ in pairs if en in spoken[-1:]), "")
+        terms = tuple((zh, 1.0 if flags[zh].startswith("n") else 0.5) for zh in kept)
+        return Reading(terms, counted, tuple(pairs))
+
+    def _words(self, text: str, towns: Sequence[str], year: int | None) -> tuple[list[str], dict[str, str]]:
+        searcher = self._searcher
+        years = [year] if year is not None and any(r.year == year for r in searcher.corpus.reports.values()
+                                                   if not towns or r.town in towns) else None
+        hits = searcher.candidates(text, PASSAGES, towns=list(towns) or None, years=years)
+        flags: dict[str, str] = {}
+        for hit in hits:
+            for word, flag in searcher.tokenizer.tagged(searcher.corpus.passages[hit.row].text):
+                if word not in flags and _CJK.match(word) and flag.startswith(_FLAGS) and word not in STOPWORDS \
+                        and flag != "ns":
+                    flags[word] = flag
+        words = list(flags)[:WORDS]
+        return words, flags
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            if len(self._vectors) > CACHED:
+                self._vectors.clear()
+            encode = getattr(self._searcher.encoder, "encode_terms", self._searcher.encoder.encode_queries)
+            self._vectors.update(zip(missing, encode(missing), strict=True))
+        return np.stack([self._vectors[t] for t in texts]).astype(np.float32)
+
+
+def _pairs(wanted: Sequence[str], words: Sequence[str], english: np.ndarray,
+           chinese: np.ndarray) -> list[tuple[str, str, float]]:
+    """(phrase, word, cosine) where the word is the phrase's nearest and clearly stands out, and the phrase
+    nearest to the word shares a word with it."""
+    similarity = english @ chinese.T
+    spread = similarity.std(axis=1, keepdims=True) if len(words) > 1 else np.ones((len(wanted), 1))
+    standout = (similarity - similarity.mean(axis=1, keepdims=True)) / np.maximum(spread, 1e-6)
+    nearest_phrase = similarity.argmax(axis=0)
+    out = []
+    for i, phrase in enumerate(wanted):
+        j = int(similarity[i].argmax())
+        rival = set(re.split(r"[ -]", wanted[nearest_phrase[j]]))
+        if similarity[i, j] >= SIMILARITY and standout[i, j] >= STANDOUT and rival & set(re.split(r"[ -]", phrase)):
+            out.append((phrase, words[j], float(similarity[i, j])))
+    return out
