@@ -9,6 +9,7 @@ The question then carries those Chinese words as its terms and runs the ordinary
 """
 
 import re
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,10 +19,12 @@ import numpy as np
 from embeddings import Encoder
 from retrieval.search.tokenize import STOPWORDS, Tokenizer
 
-PASSAGES = 5  # candidate passages whose words are offered
+PASSAGES = 8  # candidate passages whose words are offered
 WORDS = 160  # at most this many words of theirs
-SIMILARITY = 0.87  # a pair's cosine at least (multilingual-e5 cosines sit in 0.80-0.93)
-STANDOUT = 3.0  # … and this many standard deviations above the phrase's mean over the words
+SIMILARITY = 0.86  # a pair's cosine at least (multilingual-e5 cosines sit in 0.80-0.93)
+STANDOUT = 3.5  # … and this many standard deviations above the phrase's mean over the common words
+COMMON = 200  # the corpus's most common words: what any phrase is somewhat near (the yardstick of standing out)
+SAMPLED = 150  # passages read to find them
 CACHED = 50_000  # word vectors kept
 # Function words, question scaffolding and verbs too general to name a topic.
 _STOP = frozenset("""
@@ -66,6 +69,7 @@ class Reading:
     terms: tuple[tuple[str, float], ...] = ()
     counted: str = ""
     pairs: tuple[tuple[str, str, float], ...] = ()  # (English, Chinese, cosine), for tests and logs
+    seen: str = ""  # the candidate passages' text
 
 
 def runs(text: str, names: Collection[str] = ()) -> list[list[str]]:
@@ -110,35 +114,55 @@ class EnglishReader:
     def __init__(self, searcher: Searcher) -> None:
         self._searcher = searcher
         self._vectors: dict[str, np.ndarray] = {}
+        self._common: list[str] | None = None
+        self._lock = threading.Lock()
 
     def __call__(self, text: str, towns: Sequence[str], year: int | None, names: Collection[str] = ()) -> Reading:
         """``text``: the question without its Chinese town names; ``names``: the pinyin of its towns."""
         wanted = phrases(runs(text, names))
-        words, flags = self._words(text, towns, year)
+        words, flags, seen = self._words(text, towns, year)
         if not wanted or not words:
-            return Reading()
-        pairs = _pairs(wanted, words, self._embed(wanted), self._embed(words))
+            return Reading(seen=seen)
+        phrase_vectors = self._embed(wanted)
+        common = phrase_vectors @ self._embed(self.common()).T
+        pairs = _pairs(wanted, words, phrase_vectors, self._embed(words), common)
         chosen = [zh for _, zh, _ in pairs]
         kept = [zh for zh in dict.fromkeys(chosen) if not any(zh != other and zh in other for other in chosen)]
         spoken = head(text)
         counted = next((zh for en, zh, _ in pairs if en == " ".join(spoken)), "") or next(
             (zh for en, zh, _ in pairs if en in spoken[-1:]), "")
-        terms = tuple((zh, 1.0 if flags[zh].startswith("n") else 0.5) for zh in kept)
-        return Reading(terms, counted, tuple(pairs))
+        common = set(self.common())  # 法律, 工作: a weak term, like a verb
+        terms = tuple((zh, 1.0 if flags[zh].startswith("n") and zh not in common else 0.5) for zh in kept)
+        return Reading(terms, counted, tuple(pairs), seen)
 
-    def _words(self, text: str, towns: Sequence[str], year: int | None) -> tuple[list[str], dict[str, str]]:
+    def common(self) -> list[str]:
+        """The corpus's most common words (lowest idf) in an even sample of its passages, found once."""
+        with self._lock:
+            if self._common is None:
+                searcher = self._searcher
+                rows = searcher.corpus.rows(searcher.corpus.reports)
+                step = max(1, len(rows) // SAMPLED)
+                seen: dict[str, float] = {}
+                for row in rows[::step][:SAMPLED]:
+                    for word, flag in searcher.tokenizer.tagged(searcher.corpus.passages[int(row)].text):
+                        if word not in seen and _usable(word, flag):
+                            seen[word] = searcher.corpus.idf(word)
+                self._common = sorted(seen, key=lambda w: (seen[w], w))[:COMMON]
+            return self._common
+
+    def _words(self, text: str, towns: Sequence[str], year: int | None) -> tuple[list[str], dict[str, str], str]:
         searcher = self._searcher
         years = [year] if year is not None and any(r.year == year for r in searcher.corpus.reports.values()
                                                    if not towns or r.town in towns) else None
         hits = searcher.candidates(text, PASSAGES, towns=list(towns) or None, years=years)
         flags: dict[str, str] = {}
-        for hit in hits:
-            for word, flag in searcher.tokenizer.tagged(searcher.corpus.passages[hit.row].text):
-                if word not in flags and _CJK.match(word) and flag.startswith(_FLAGS) and word not in STOPWORDS \
-                        and flag != "ns":
+        texts = [searcher.corpus.passages[hit.row].text for hit in hits]
+        for passage in texts:
+            for word, flag in searcher.tokenizer.tagged(passage):
+                if word not in flags and _usable(word, flag):
                     flags[word] = flag
         words = list(flags)[:WORDS]
-        return words, flags
+        return words, flags, "\n".join(texts)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
@@ -150,13 +174,18 @@ class EnglishReader:
         return np.stack([self._vectors[t] for t in texts]).astype(np.float32)
 
 
-def _pairs(wanted: Sequence[str], words: Sequence[str], english: np.ndarray,
-           chinese: np.ndarray) -> list[tuple[str, str, float]]:
-    """(phrase, word, cosine) where the word is the phrase's nearest and clearly stands out, and the phrase
-    nearest to the word shares a word with it."""
+def _usable(word: str, flag: str) -> bool:
+    return bool(_CJK.match(word)) and flag.startswith(_FLAGS) and flag != "ns" and word not in STOPWORDS
+
+
+def _pairs(wanted: Sequence[str], words: Sequence[str], english: np.ndarray, chinese: np.ndarray,
+           common: np.ndarray) -> list[tuple[str, str, float]]:
+    """(phrase, word, cosine) where the word is the phrase's nearest and clearly stands out from the
+    phrase's similarity to the common words (``common``: phrases × common words), and the phrase nearest to
+    the word shares a word with it."""
     similarity = english @ chinese.T
-    spread = similarity.std(axis=1, keepdims=True) if len(words) > 1 else np.ones((len(wanted), 1))
-    standout = (similarity - similarity.mean(axis=1, keepdims=True)) / np.maximum(spread, 1e-6)
+    standout = (similarity - common.mean(axis=1, keepdims=True)) / np.maximum(common.std(axis=1, keepdims=True),
+                                                                              1e-6)
     nearest_phrase = similarity.argmax(axis=0)
     out = []
     for i, phrase in enumerate(wanted):

@@ -310,7 +310,8 @@ def _read_english(topic: str, towns: Sequence[str], year: "re.Match[str] | None"
         return Reading(tuple(dict.fromkeys(_english_terms(topic), 1.0).items()))
     names = {pinyin(stem(a)) for t in towns for a in (t, *aliases(t))}
     reading = english_read(topic, towns, int(year.group(1)) if year else None, names)
-    terms = dict(reading.terms) | dict.fromkeys(_english_terms(topic), 1.0)
+    glossary = [zh for zh in _english_terms(topic) if zh in reading.seen]  # as the mapped words: in the passages
+    terms = dict(reading.terms) | dict.fromkeys(glossary, 1.0)
     kept = {zh: w for zh, w in terms.items() if not any(zh != other and zh in other for other in terms)}
     spoken = head(topic)
     counted = reading.counted or next(iter([*_english_terms(" ".join(spoken[-1:])), *_english_terms(" ".join(spoken))]), "")
