@@ -117,10 +117,12 @@ class EnglishReader:
         self._common: list[str] | None = None
         self._lock = threading.Lock()
 
-    def __call__(self, text: str, towns: Sequence[str], year: int | None, names: Collection[str] = ()) -> Reading:
-        """``text``: the question without its Chinese town names; ``names``: the pinyin of its towns."""
+    def __call__(self, text: str, towns: Sequence[str], year: int | None, names: Collection[str] = (),
+                 about: str = "") -> Reading:
+        """``text``: the question without its Chinese town names; ``names``: the pinyin of its towns; ``about``:
+        the previous question of a follow-up (its passages are found with both)."""
         wanted = phrases(runs(text, names))
-        words, flags, seen = self._words(text, towns, year)
+        words, flags, seen = self._words(f"{about} {text}".strip(), towns, year)
         if not wanted or not words:
             return Reading(seen=seen)
         phrase_vectors = self._embed(wanted)

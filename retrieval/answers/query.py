@@ -145,7 +145,8 @@ def _glossary() -> tuple[tuple[re.Pattern[str], str], ...]:
 
 # "Qingshui Town", "Dongkou county": a unit named in English.
 _ENGLISH_UNIT = re.compile(r"\b([A-Z][a-z]+)(?:'s)?\s+(?:[Tt]own(?:ship)?|[Cc]ounty|(?:[Ss]ub)?[Dd]istrict|[Ss]treet)\b")
-_NOT_NAME = frozenset("which each every the this that any what whose other same whole entire one and or in of".split())
+_NOT_NAME = frozenset("which each every the this that any what whose other same whole entire one and or in of"
+                      .split())
 
 
 def _english_terms(text: str) -> list[str]:
@@ -243,8 +244,9 @@ def _counted(topic: str, tagged: Callable[[str], list[tuple[str, str]]]) -> str:
     return "".join(nouns[1:] if nouns and nouns[0] in UNIT_GROUP else nouns)  # "多少件": 件 is the measure
 
 
-# An English question's topic → the reports' words: (text, towns, year, the towns' pinyin) → Reading.
-EnglishRead = Callable[[str, Sequence[str], int | None, Collection[str]], Reading]
+# An English question's topic → the reports' words: (text, towns, year, the towns' pinyin[, the previous
+# question's text, which a follow-up's passages are found with]) → Reading.
+EnglishRead = Callable[..., Reading]
 
 
 def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: Tokenizer,
@@ -314,7 +316,8 @@ def _read_english(topic: str, towns: Sequence[str], year: "re.Match[str] | None"
     terms = dict(reading.terms) | dict.fromkeys(glossary, 1.0)
     kept = {zh: w for zh, w in terms.items() if not any(zh != other and zh in other for other in terms)}
     spoken = head(topic)
-    counted = reading.counted or next(iter([*_english_terms(" ".join(spoken[-1:])), *_english_terms(" ".join(spoken))]), "")
+    said = [*_english_terms(" ".join(spoken[-1:])), *_english_terms(" ".join(spoken))]  # the head noun first
+    counted = reading.counted or next(iter(said), "")
     return Reading(tuple(kept.items()), counted if counted in kept else "", reading.pairs)
 
 
@@ -380,8 +383,11 @@ def understand(question: str, history: Sequence[str], known_towns: "Sequence[str
 
 
 def _scoped(english_read: EnglishRead | None, previous: Query | None) -> EnglishRead | None:
-    """A follow-up ("How many of them …?") maps its words within the previous question's towns and year."""
+    """A follow-up ("How many of them …?") maps its words within the previous question's towns and year, in
+    passages found with the previous question too."""
     if english_read is None or previous is None:
         return english_read
-    return lambda text, towns, year, names: english_read(text, towns or previous.towns, year or previous.year,
-                                                         names)
+    def read(text: str, towns: Sequence[str], year: int | None, names: Collection[str]) -> Reading:
+        return english_read(text, towns or previous.towns, year or previous.year, names, previous.text)
+
+    return read
