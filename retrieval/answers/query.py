@@ -144,7 +144,7 @@ def _glossary() -> tuple[tuple[re.Pattern[str], str], ...]:
 
 
 # "Qingshui Town", "Dongkou county": a unit named in English.
-_ENGLISH_UNIT = re.compile(r"\b([A-Z][a-z]+)(?:'s)?\s+(?:[Tt]own(?:ship)?|[Cc]ounty|(?:[Ss]ub)?[Dd]istrict|[Ss]treet)\b")
+_ENGLISH_UNIT = re.compile(r"\b([A-Z][a-z]+)(?:'s)?\s+(?i:town(?:ship)?|county|(?:sub)?district|street)\b")
 _NOT_NAME = frozenset("which each every the this that any what whose other same whole entire one and or in of"
                       .split())
 
