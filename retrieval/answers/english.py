@@ -10,13 +10,16 @@ The question then carries those Chinese words as its terms and runs the ordinary
 
 import re
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 from typing import Protocol
 
 import numpy as np
 
 from embeddings import Encoder
+from retrieval.answers.towns import aliases, pinyin, stem
 from retrieval.search.tokenize import STOPWORDS, Tokenizer
 
 PASSAGES = 8  # candidate passages whose words are offered
@@ -196,3 +199,42 @@ def _pairs(wanted: Sequence[str], words: Sequence[str], english: np.ndarray, chi
         if similarity[i, j] >= SIMILARITY and standout[i, j] >= STANDOUT and rival & set(re.split(r"[ -]", phrase)):
             out.append((phrase, words[j], float(similarity[i, j])))
     return out
+
+
+# An English question's topic → the reports' words: (text, towns, year, the towns' pinyin[, the previous
+# question's text, which a follow-up's passages are found with]) → Reading.
+EnglishRead = Callable[..., Reading]
+
+
+@cache
+def _glossary() -> tuple[tuple[re.Pattern[str], str], ...]:
+    lines = files("retrieval").joinpath("data/english.txt").read_text(encoding="utf-8").splitlines()
+    pairs = [line.split("\t") for line in lines if line.strip() and not line.startswith("#")]
+    pairs.sort(key=lambda pair: -len(pair[0]))
+    return tuple((re.compile(rf"\b{re.escape(en)}\b", re.I), zh) for en, zh in pairs)
+
+
+def glossary_terms(text: str) -> list[str]:
+    """The report's words for an English question's words (longest phrases first, each used once)."""
+    found = []
+    for pattern, zh in _glossary():
+        if pattern.search(text):
+            text = pattern.sub(" ", text)
+            found.append(zh)
+    return list(dict.fromkeys(found))
+
+
+def read_english(topic: str, towns: Sequence[str], year: int | None, english_read: EnglishRead | None) -> Reading:
+    """The question's terms: the reader's words and the glossary's that its passages use (without a reader,
+    the glossary's alone)."""
+    if english_read is None:
+        return Reading(tuple(dict.fromkeys(glossary_terms(topic), 1.0).items()))
+    names = {pinyin(stem(a)) for t in towns for a in (t, *aliases(t))}
+    reading = english_read(topic, towns, year, names)
+    glossary = [zh for zh in glossary_terms(topic) if zh in reading.seen]  # as the mapped words: in the passages
+    terms = dict(reading.terms) | dict.fromkeys(glossary, 1.0)
+    kept = {zh: w for zh, w in terms.items() if not any(zh != other and zh in other for other in terms)}
+    spoken = head(topic)
+    whole = glossary_terms(" ".join(spoken))  # "people's mediators": one word; "village visits": the last word's
+    counted = reading.counted or next(iter(whole if len(whole) == 1 else glossary_terms(" ".join(spoken[-1:]))), "")
+    return Reading(tuple(kept.items()), counted if counted in kept else "", reading.pairs)

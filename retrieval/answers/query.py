@@ -11,10 +11,9 @@ import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib.resources import files
 
-from retrieval.answers.english import Reading, head
-from retrieval.answers.towns import TownIndex, aliases, pinyin, stem
+from retrieval.answers.english import EnglishRead, Reading, read_english
+from retrieval.answers.towns import TownIndex, aliases, stem
 from retrieval.reports.documents import towns_in
 from retrieval.reports.figures import UNIT_GROUP
 from retrieval.search.tokenize import STOPWORDS, Tokenizer
@@ -52,6 +51,8 @@ _TOPIC_UNITS = (
     (re.compile(r"多重|重量|\bhow heavy\b"), ("weight",)),
     (re.compile(r"人数|人(?=[？?，,。！!\s]|$)|\bhow many (?:people|persons)\b(?!')"), ("person", "person_times")),
     (re.compile(r"\bhow many (?:times|sessions|events|rounds)\b"), ("times",)),
+    (re.compile(r"\bhow many (?:[a-z'-]+ ){0,3}(?:visits|meetings|lectures|seminars|trainings|inspections|checks|"
+                r"campaigns|activities)\b"), ("times", "case", "visit")),  # events: 次, 场, 起 or 家次
     (re.compile(r"\bhow many (?:[a-z'-]+ ){0,2}(?:cases|disputes|lawsuits|letters|petitions)\b"), ("case", "item")),
     (re.compile(r"\bhow many (?:[a-z'-]+ ){0,2}households\b"), ("household",)),
 )
@@ -135,28 +136,10 @@ class _Locked:
             return str(self._converter.convert(text))
 
 
-@cache
-def _glossary() -> tuple[tuple[re.Pattern[str], str], ...]:
-    lines = files("retrieval").joinpath("data/english.txt").read_text(encoding="utf-8").splitlines()
-    pairs = [line.split("\t") for line in lines if line.strip() and not line.startswith("#")]
-    pairs.sort(key=lambda pair: -len(pair[0]))
-    return tuple((re.compile(rf"\b{re.escape(en)}\b", re.I), zh) for en, zh in pairs)
-
-
 # "Qingshui Town", "Dongkou county": a unit named in English.
 _ENGLISH_UNIT = re.compile(r"\b([A-Z][a-z]+)(?:'s)?\s+(?i:town(?:ship)?|county|(?:sub)?district|street)\b")
 _NOT_NAME = frozenset("which each every the this that any what whose other same whole entire one and or in of"
                       .split())
-
-
-def _english_terms(text: str) -> list[str]:
-    """The report's words for an English question's words (longest phrases first, each used once)."""
-    found = []
-    for pattern, zh in _glossary():
-        if pattern.search(text):
-            text = pattern.sub(" ", text)
-            found.append(zh)
-    return list(dict.fromkeys(found))
 
 
 def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str], list[str]]:
@@ -244,11 +227,6 @@ def _counted(topic: str, tagged: Callable[[str], list[tuple[str, str]]]) -> str:
     return "".join(nouns[1:] if nouns and nouns[0] in UNIT_GROUP else nouns)  # "多少件": 件 is the measure
 
 
-# An English question's topic → the reports' words: (text, towns, year, the towns' pinyin[, the previous
-# question's text, which a follow-up's passages are found with]) → Reading.
-EnglishRead = Callable[..., Reading]
-
-
 def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: Tokenizer,
             known: Callable[[str], bool] | None = None, english_read: EnglishRead | None = None) -> Query:
     """Parse one question on its own (no conversation); ``known`` says whether the reports use a word;
@@ -264,7 +242,8 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
     excluded = [w for m in _EXCLUDED.finditer(topic) for w in tokenizer.terms(m.group(1))]
     topic = _EXCLUDED.sub(" ", topic)
     english = not re.search(r"[\u4e00-\u9fff]", text)
-    reading = _read_english(topic, towns, year_match, english_read) if english else Reading()
+    year = int(year_match.group(1)) if year_match else None
+    reading = read_english(topic, towns, year, english_read) if english else Reading()
     terms: dict[str, float] = dict(reading.terms)
     verbs: list[str] = []
     tagged = tokenizer.tagged(topic)
@@ -287,7 +266,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         text=text,
         towns=tuple(towns),
         unknown_towns=tuple(unknown),
-        year=int(year_match.group(1)) if year_match else None,
+        year=year,
         kind=_kind(text, towns),
         terms=tuple(terms.items()),
         groups=_groups(text, topic, [t for t, w in terms.items() if w >= 1.0], counted_noun),
@@ -304,21 +283,6 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         verbs=tuple(verbs),
         report_date=bool(_REPORT_DATE.search(text)),
     )
-
-
-def _read_english(topic: str, towns: Sequence[str], year: "re.Match[str] | None",
-                  english_read: EnglishRead | None) -> Reading:
-    if english_read is None:
-        return Reading(tuple(dict.fromkeys(_english_terms(topic), 1.0).items()))
-    names = {pinyin(stem(a)) for t in towns for a in (t, *aliases(t))}
-    reading = english_read(topic, towns, int(year.group(1)) if year else None, names)
-    glossary = [zh for zh in _english_terms(topic) if zh in reading.seen]  # as the mapped words: in the passages
-    terms = dict(reading.terms) | dict.fromkeys(glossary, 1.0)
-    kept = {zh: w for zh, w in terms.items() if not any(zh != other and zh in other for other in terms)}
-    spoken = head(topic)
-    said = [*_english_terms(" ".join(spoken[-1:])), *_english_terms(" ".join(spoken))]  # the head noun first
-    counted = reading.counted or next(iter(said), "")
-    return Reading(tuple(kept.items()), counted if counted in kept else "", reading.pairs)
 
 
 def follow(query: Query, previous: Query | None) -> Query:
@@ -340,7 +304,8 @@ def follow(query: Query, previous: Query | None) -> Query:
 def split_parts(text: str) -> list[str]:
     """The questions inside one message: clauses that each ask for a figure (the others join the one before;
     "都是哪几类" asks for a breakdown, not another figure)."""
-    asks = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条位户批天]?|哪天|什么时候|[完成办结处理]率|金额|人数")
+    asks = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条位户批天]?|哪天|什么时候|[完成办结处理]率|金额|人数|"
+                      r"\b[Hh]ow (?:many|much)\b")
     pieces: list[str] = []
     for clause in filter(None, (p.strip() for p in re.split(r"[？?；;。！!，,]", text))):
         listed = _EACH.match(clause)  # "民事、行政诉讼、行政复议各几起": one question per item listed
@@ -376,7 +341,7 @@ def understand(question: str, history: Sequence[str], known_towns: "Sequence[str
     if query.kind != "multi":
         return query
     parts: list[Query] = []
-    for text in split_parts(query.text):
+    for text in split_parts(normalize(question)):  # not query.text: an English one carries its Chinese terms
         part = read(text, parts[-1] if parts else query)
         parts.append(replace(part, kind="figure", towns=part.towns or query.towns, year=part.year or query.year))
     return replace(query, parts=tuple(parts))
