@@ -125,7 +125,8 @@ class EnglishReader:
         """``text``: the question without its Chinese town names; ``names``: the pinyin of its towns; ``about``:
         the previous question of a follow-up (its passages are found with both)."""
         wanted = phrases(runs(text, names))
-        words, flags, seen = self._words(f"{about} {text}".strip(), towns, year)
+        found_with = " ".join([about, text, *glossary_terms(text)]).strip()  # the glossary's words help BM25 find
+        words, flags, seen = self._words(found_with, towns, year)
         if not wanted or not words:
             return Reading(seen=seen)
         phrase_vectors = self._embed(wanted)
