@@ -4,7 +4,8 @@ BM25, the thesaurus and the matching features read Chinese, so an English questi
 phrases ("smoking-control checks", "legal adviser") are mapped by meaning to Chinese words: the words of the
 question's best candidate passages (a few hundred jieba words), embedded with the multilingual model in one
 batch. A pair is kept only when it clearly stands out: the word is the phrase's nearest, the cosine is high and
-far above the phrase's similarity to the other words, and no other phrase of the question is nearer to it.
+far above the phrase's similarity to the corpus's most common words, and the phrase nearest to the word shares
+a word with it. The small glossary (``retrieval/data/english.txt``) adds its words where those passages use them.
 The question then carries those Chinese words as its terms and runs the ordinary path.
 """
 
@@ -14,13 +15,15 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from embeddings import Encoder
 from retrieval.answers.towns import aliases, pinyin, stem
-from retrieval.search.tokenize import STOPWORDS, Tokenizer
+from retrieval.search.tokenize import STOPWORDS
+
+if TYPE_CHECKING:
+    from retrieval.search.hybrid import Searcher
 
 PASSAGES = 8  # candidate passages whose words are offered
 WORDS = 160  # at most this many words of theirs
@@ -46,23 +49,6 @@ _WORD = re.compile(r"[a-z]+(?:[-'][a-z]+)*")
 _FLAGS = ("n", "v", "l", "j", "i", "a")  # nouns, verbs, set phrases, adjectives
 _CJK = re.compile(r"^[\u4e00-\u9fff]{2,8}$")
 _HEAD = re.compile(r"\bhow many\s+([a-z' -]+)")
-
-
-class _Hits(Protocol):
-    row: int
-
-
-class Searcher(Protocol):
-    """What the reader needs of ``retrieval.search.hybrid.Searcher``."""
-
-    encoder: Encoder
-    tokenizer: Tokenizer
-
-    @property
-    def corpus(self): ...  # type: ignore[no-untyped-def]
-
-    def candidates(self, text: str, k: int = ..., *, towns: Collection[str] | None = None,
-                   years: Collection[int] | None = None) -> Sequence[_Hits]: ...
 
 
 @dataclass(frozen=True)
@@ -111,10 +97,10 @@ def head(text: str) -> list[str]:
 
 
 class EnglishReader:
-    """Maps English questions to the words of their candidate passages (one per searcher; thread-safe enough:
-    the cache only grows by whole entries)."""
+    """Maps English questions to the words of their candidate passages (one per searcher, shared by threads:
+    word vectors are cached across questions)."""
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: "Searcher") -> None:
         self._searcher = searcher
         self._vectors: dict[str, np.ndarray] = {}
         self._common: list[str] | None = None
@@ -171,13 +157,17 @@ class EnglishReader:
         return words, flags, "\n".join(texts)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        """Vectors of ``texts``, the ones not cached embedded in one batch (the cache is replaced, never
+        changed under a reader, when it is full)."""
+        known = self._vectors
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        fresh: dict[str, np.ndarray] = {}
         if missing:
-            if len(self._vectors) > CACHED:
-                self._vectors.clear()
             encode = getattr(self._searcher.encoder, "encode_terms", self._searcher.encoder.encode_queries)
-            self._vectors.update(zip(missing, encode(missing), strict=True))
-        return np.stack([self._vectors[t] for t in texts]).astype(np.float32)
+            fresh = dict(zip(missing, encode(missing), strict=True))
+            with self._lock:
+                self._vectors = {**({} if len(self._vectors) > CACHED else self._vectors), **fresh}
+        return np.stack([fresh[t] if t in fresh else known[t] for t in texts]).astype(np.float32)
 
 
 def _usable(word: str, flag: str) -> bool:
