@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import pytest
 
 from retrieval.answers.english import head, phrases, runs
-from retrieval.answers.query import Query
+from retrieval.answers.query import Query, find_towns, split_parts
 from retrieval.engine import Engine
 
 
@@ -102,3 +102,17 @@ def test_golden_english_question_over_the_seeds(seed_engine: Engine) -> None:
     answer = seed_engine.ask("How many registered volunteers does Banxi have in total?").to_json()
     assert answer["found"] and answer["figures"][0]["town"] == "板溪镇"
     assert answer["figures"][0]["text"] == "1646人"
+
+
+def test_english_question_of_two_figures_is_split() -> None:
+    assert split_parts("Wuchang 2024: how many lawsuits in total, and how many of them were civil cases?") == [
+        "Wuchang 2024: how many lawsuits in total", "and how many of them were civil cases"]
+
+
+@pytest.mark.parametrize(("text", "unknown"), [
+    pytest.param("How many mediators does Qingshui Town have?", ["Qingshui Town"], id="unknown-town"),
+    pytest.param("Which township trained more people, Taiping or Banxi?", [], id="which-is-no-name"),
+    pytest.param("How many mediators does Taiping town have?", [], id="known-town"),
+])
+def test_english_unit_names(text: str, unknown: list[str]) -> None:
+    assert find_towns(text, ["太平镇", "板溪镇"])[1] == unknown
