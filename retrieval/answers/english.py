@@ -9,6 +9,7 @@ a word with it. The small glossary (``retrieval/data/english.txt``) adds its wor
 The question then carries those Chinese words as its terms and runs the ordinary path.
 """
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Collection, Sequence
@@ -32,6 +33,7 @@ STANDOUT = 3.5  # … and this many standard deviations above the phrase's mean 
 COMMON = 200  # the corpus's most common words: what any phrase is somewhat near (the yardstick of standing out)
 SAMPLED = 150  # passages read to find them
 CACHED = 50_000  # word vectors kept
+TAGGED = 4096  # passages whose words are kept
 # Function words, question scaffolding and verbs too general to name a topic.
 _STOP = frozenset("""
 a an the of in on at to for from by with within about into over under after before during between among
@@ -105,6 +107,7 @@ class EnglishReader:
         self._vectors: dict[str, np.ndarray] = {}
         self._common: list[str] | None = None
         self._lock = threading.Lock()
+        self._offered = functools.lru_cache(maxsize=TAGGED)(self._passage_words)  # a passage's words, tagged once
 
     def __call__(self, text: str, towns: Sequence[str], year: int | None, names: Collection[str] = (),
                  about: str = "") -> Reading:
@@ -148,13 +151,18 @@ class EnglishReader:
                                                    if not towns or r.town in towns) else None
         hits = searcher.candidates(text, PASSAGES, towns=list(towns) or None, years=years)
         flags: dict[str, str] = {}
-        texts = [searcher.corpus.passages[hit.row].text for hit in hits]
-        for passage in texts:
-            for word, flag in searcher.tokenizer.tagged(passage):
-                if word not in flags and _usable(word, flag):
-                    flags[word] = flag
+        texts = []
+        for hit in hits:
+            text, tagged = self._offered(hit.row)
+            texts.append(text)
+            for word, flag in tagged:
+                flags.setdefault(word, flag)
         words = list(flags)[:WORDS]
         return words, flags, "\n".join(texts)
+
+    def _passage_words(self, row: int) -> tuple[str, tuple[tuple[str, str], ...]]:
+        text = self._searcher.corpus.passages[row].text
+        return text, tuple((w, f) for w, f in self._searcher.tokenizer.tagged(text) if _usable(w, f))
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors of ``texts``, the ones not cached embedded in one batch (the cache is replaced, never
