@@ -18,6 +18,7 @@ from embeddings import DEFAULT_MODEL, Encoder, load_encoder
 from retrieval.answers import compose
 from retrieval.answers.answer import Answer
 from retrieval.answers.decision import Decision
+from retrieval.answers.english import EnglishReader
 from retrieval.answers.ledger import Ledger, kept_vectors
 from retrieval.answers.query import Query, understand
 from retrieval.answers.render import render
@@ -61,6 +62,7 @@ class Engine:
         self._searcher = searcher
         self._swap = threading.Lock()
         self._towns: tuple[Searcher, TownIndex] | None = None
+        self._reader: tuple[Searcher, EnglishReader] | None = None
 
     @classmethod
     def open(cls, config: EngineConfig, *, encoder: Encoder | None = None, progress: bool = False,
@@ -108,7 +110,7 @@ class Engine:
     def understand(self, question: str, history: Sequence[str] = ()) -> Query:
         searcher = self.searcher
         return understand(question, history, self._town_index(searcher), searcher.tokenizer,
-                          searcher.bm25.__contains__)
+                          searcher.bm25.__contains__, self._english(searcher))
 
     def _town_index(self, searcher: Searcher) -> TownIndex:
         """The towns of the searcher's snapshot, indexed once per snapshot."""
@@ -116,6 +118,13 @@ class Engine:
         if held is None or held[0] is not searcher:
             held = self._towns = (searcher, TownIndex(searcher.towns))
             gc.freeze()  # lives as long as the snapshot, as what ``_settle`` froze
+        return held[1]
+
+    def _english(self, searcher: Searcher) -> EnglishReader:
+        """The English reader of the searcher's snapshot (its word vectors cached per snapshot)."""
+        held = self._reader
+        if held is None or held[0] is not searcher:
+            held = self._reader = (searcher, EnglishReader(searcher))
         return held[1]
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:

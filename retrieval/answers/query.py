@@ -8,11 +8,11 @@ A follow-up ("那双塔镇呢？", "处罚了几家？") takes what it lacks fro
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib.resources import files
 
+from retrieval.answers.english import EnglishRead, Reading, read_english
 from retrieval.answers.synonyms import DOMAIN, thesaurus
 from retrieval.answers.towns import TownIndex, aliases, stem
 from retrieval.reports.documents import towns_in
@@ -29,7 +29,8 @@ _EXAMPLE = re.compile(r"例子|案例|做法|经验|举个|举例|讲一个|讲�
 _QUANTITY = re.compile(r"多少|几[个名人次场件起宗家份项条位户批天级期号]?|哪天|哪一天|什么时候|啥时候|何时|日期|几月|"
                        r"多久|多长时间|多长|多大|多宽|多高|多远|多重|频次|频率|第几|哪年|哪个月|"
                        r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数|场次|件数|"
-                       r"\bhow (?:many|much|often|long)\b|\bwhen\b|\bwhat (?:share|percentage|date|day)\b")
+                       r"\bhow (?:many|much|often|long)\b|\bwhen\b|\bwhat (?:share|percentage|date|day)\b|"
+                       r"\b(?:rate|share|percentage|proportion|amount|total|number|sum|count)\b")
 _BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有哪|具体|其中|构成|明细|分项|什么人|做了什么|包括")
 _ASKED_UNIT = re.compile(r"(?:多少|几)\s*(" + "|".join(sorted(UNIT_GROUP, key=len, reverse=True)) + ")")
 _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
@@ -38,19 +39,23 @@ _SCAFFOLD = re.compile(r"^(多少.*|多[长大宽高远重久].*|几.?|哪.*|什
                        r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类)$")
 # Words of the question that name the kind of figure asked for.
 _TOPIC_UNITS = (
-    (re.compile(r"多少钱|金额|总额|罚款多少|罚了多少|投入|经费|资金|\bhow much\b|\binvest|\bspen[dt]\b|\byuan\b"),
+    (re.compile(r"多少钱|金额|总额|罚款多少|罚了多少|投入|经费|资金|\bhow much\b|\binvest|\bspen[dt]\b|\byuan\b|"
+                r"\bamount\b"),
      ("money",)),
     (re.compile(r"多久.{0,4}一次|多长时间.{0,4}一次|频次|频率|每[天日周月年季].{0,2}几次|几次一[周月]|\bhow often\b"),
      ("frequency",)),
     (re.compile(r"哪天|哪一天|什么时候|啥时候|何时|日期|几月|几号|哪个月|哪年|\bwhen\b|\bwhat (?:date|day)\b"),
      ("date",)),
     (re.compile(r"多长时间|多久|多少天|几天|几个月|多少年|\bhow long\b"), ("duration",)),
-    (re.compile(r"率|比例|百分|占比|\b(?:share|percentage|rate|proportion)\b"), ("percent",)),
+    (re.compile(r"率|比例|百分|占比|\b(?:share|percent|percentage|rate|proportion)\b"), ("percent",)),
     (re.compile(r"多大|多宽|多高|多远|面积|占地|长度|\b(?:how (?:big|large|wide)|area)\b"), ("area",)),
     (re.compile(r"多重|重量|\bhow heavy\b"), ("weight",)),
-    (re.compile(r"人数|人(?=[？?，,。！!\s]|$)|\b(?:people|persons)\b"), ("person", "person_times")),
-    (re.compile(r"\bhow many (?:times|sessions|events)\b"), ("times",)),
-    (re.compile(r"\bhow many (?:cases|disputes|letters|petitions)\b"), ("case", "item")),
+    (re.compile(r"人数|人(?=[？?，,。！!\s]|$)|\bhow many (?:people|persons)\b(?!')"), ("person", "person_times")),
+    (re.compile(r"\bhow many (?:times|sessions|events|rounds)\b"), ("times",)),
+    (re.compile(r"\bhow many (?:[a-z'-]+ ){0,3}(?:visits|meetings|lectures|seminars|trainings|inspections|checks|"
+                r"campaigns|activities)\b"), ("times", "case", "visit")),  # events: 次, 场, 起 or 家次
+    (re.compile(r"\bhow many (?:[a-z'-]+ ){0,2}(?:cases|disputes|lawsuits|letters|petitions)\b"), ("case", "item")),
+    (re.compile(r"\bhow many (?:[a-z'-]+ ){0,2}households\b"), ("household",)),
 )
 # "注册志愿者里党员有多少", "被处罚的企业中危化企业几家": a part of a whole is asked for.
 _WITHIN = re.compile(r"([\u4e00-\u9fff]{2,12}?)(?:里面|里头|当中|之中|其中|里|中)(?:的)?([\u4e00-\u9fff]{1,8}?)"
@@ -142,22 +147,10 @@ class _Locked:
             return str(self._converter.convert(text))
 
 
-@cache
-def _glossary() -> tuple[tuple[re.Pattern[str], str], ...]:
-    lines = files("retrieval").joinpath("data/english.txt").read_text(encoding="utf-8").splitlines()
-    pairs = [line.split("\t") for line in lines if line.strip() and not line.startswith("#")]
-    pairs.sort(key=lambda pair: -len(pair[0]))
-    return tuple((re.compile(rf"\b{re.escape(en)}\b", re.I), zh) for en, zh in pairs)
-
-
-def _english_terms(text: str) -> list[str]:
-    """The report's words for an English question's words (longest phrases first, each used once)."""
-    found = []
-    for pattern, zh in _glossary():
-        if pattern.search(text):
-            text = pattern.sub(" ", text)
-            found.append(zh)
-    return list(dict.fromkeys(found))
+# "Qingshui Town", "Dongkou county": a unit named in English.
+_ENGLISH_UNIT = re.compile(r"\b([A-Z][a-z]+)(?:'s)?\s+(?i:town(?:ship)?|county|(?:sub)?district|street)\b")
+_NOT_NAME = frozenset("which each every the this that any what whose other same whole entire one and or in of"
+                      .split())
 
 
 def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str], list[str]]:
@@ -173,6 +166,10 @@ def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str]
     letters = re.sub(r"[^a-z]", "", text.lower())
     if letters:
         found += [t for t in index.sounded_in(letters) if t not in found]
+    for match in _ENGLISH_UNIT.finditer(text):  # a pinyin name of a unit the corpus lacks
+        name = match.group(1)
+        if name.lower() not in _NOT_NAME and not index.sounded_in(name.lower()):
+            unknown.append(match.group(0).removesuffix("'s"))
     return sorted(set(found), key=text.find), unknown
 
 
@@ -242,8 +239,9 @@ def _counted(topic: str, tagged: Callable[[str], list[tuple[str, str]]]) -> str:
 
 
 def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: Tokenizer,
-            known: Callable[[str], bool] | None = None) -> Query:
-    """Parse one question on its own (no conversation); ``known`` says whether the reports use a word."""
+            known: Callable[[str], bool] | None = None, english_read: EnglishRead | None = None) -> Query:
+    """Parse one question on its own (no conversation); ``known`` says whether the reports use a word;
+    ``english_read`` maps an English question's words to the reports' (else a small glossary does)."""
     text = normalize(question)
     towns, unknown = find_towns(text, known_towns)
     year_match = _YEAR.search(text)
@@ -256,7 +254,9 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
     excluded = [w for m in _EXCLUDED.finditer(topic) for w in tokenizer.terms(m.group(1))]
     topic = _EXCLUDED.sub(" ", topic)
     english = not re.search(r"[\u4e00-\u9fff]", text)
-    terms: dict[str, float] = dict.fromkeys(_english_terms(topic), 1.0) if english else {}
+    year = int(year_match.group(1)) if year_match else None
+    reading = read_english(topic, towns, year, english_read) if english else Reading()
+    terms: dict[str, float] = dict(reading.terms)
     verbs: list[str] = []
     tagged = tokenizer.tagged(topic)
     for word, flag in _rejoin(tagged, known) if known else tagged:
@@ -267,7 +267,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         terms[word] = 1.0 if flag.startswith(_NOUN_FLAGS) else 0.5
         if flag.startswith("v") and len(word) >= 2:
             verbs.append(word)
-    counted_noun = _counted(topic, tokenizer.tagged)
+    counted_noun = reading.counted or _counted(topic, tokenizer.tagged)
     bare = not terms and bool(counted_noun)
     part = _WITHIN.search(topic)
     within = (tuple(tokenizer.terms(part.group(1))), tuple(tokenizer.terms(part.group(2)))) if part else ((), ())
@@ -280,7 +280,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         text=text,
         towns=tuple(towns),
         unknown_towns=tuple(unknown),
-        year=int(year_match.group(1)) if year_match else None,
+        year=year,
         kind=_kind(text, towns),
         terms=tuple(terms.items()),
         groups=_groups(text, topic, [t for t, w in terms.items() if w >= 1.0], counted_noun),
@@ -332,7 +332,8 @@ def follow(query: Query, previous: Query | None, conversation: bool = True) -> Q
 def split_parts(text: str) -> list[str]:
     """The questions inside one message: clauses that each ask for a figure (the others join the one before;
     "都是哪几类" asks for a breakdown, not another figure)."""
-    asks = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条位户批天]?|哪天|什么时候|[完成办结处理]率|金额|人数")
+    asks = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条位户批天]?|哪天|什么时候|[完成办结处理]率|金额|人数|"
+                      r"\b[Hh]ow (?:many|much)\b")
     pieces: list[str] = []
     for clause in filter(None, (p.strip() for p in re.split(r"[？?；;。！!，,]", text))):
         listed = _EACH.match(clause)  # "民事、行政诉讼、行政复议各几起": one question per item listed
@@ -350,23 +351,39 @@ def split_parts(text: str) -> list[str]:
 
 
 def understand(question: str, history: Sequence[str], known_towns: "Sequence[str] | TownIndex",
-               tokenizer: Tokenizer, known: Callable[[str], bool] | None = None) -> Query:
+               tokenizer: Tokenizer, known: Callable[[str], bool] | None = None,
+               english_read: EnglishRead | None = None) -> Query:
     """The question read in its conversation: each earlier question resolved in turn, oldest first
     (``known_towns``: a ``TownIndex`` built once per corpus, or the names; ``known``: whether the reports
-    use a word)."""
+    use a word; ``english_read``: how English words are mapped to the reports')."""
     if not isinstance(known_towns, TownIndex):
         known_towns = TownIndex(known_towns)
+
+    def read(text: str, previous: Query | None, conversation: bool = True) -> Query:
+        return follow(analyze(text, known_towns, tokenizer, known, _scoped(english_read, previous)), previous,
+                      conversation)
+
     previous: Query | None = None
     for earlier in history:
-        previous = follow(analyze(earlier, known_towns, tokenizer, known), previous)
-    query = follow(analyze(question, known_towns, tokenizer, known), previous)
+        previous = read(earlier, previous)
+    query = read(question, previous)
     if query.kind != "multi":
         return query
     parts: list[Query] = []
-    for text in split_parts(query.text):
-        part = follow(analyze(text, known_towns, tokenizer, known), parts[-1] if parts else query, False)
+    for text in split_parts(normalize(question)):  # not query.text: an English one carries its Chinese terms
+        part = read(text, parts[-1] if parts else query, False)
         if parts:  # "…出动了多少人次，查了多少家餐馆": the later parts are searched with the first one's topic
             part = replace(part, earlier=" ".join(t for t, w in parts[0].terms if w >= 1.0 and t not in text))
         parts.append(replace(part, kind="figure", towns=part.towns or query.towns, year=part.year or query.year))
     return replace(query, parts=tuple(parts))
 
+
+def _scoped(english_read: EnglishRead | None, previous: Query | None) -> EnglishRead | None:
+    """A follow-up ("How many of them …?") maps its words within the previous question's towns and year, in
+    passages found with the previous question too."""
+    if english_read is None or previous is None:
+        return english_read
+    def read(text: str, towns: Sequence[str], year: int | None, names: Collection[str]) -> Reading:
+        return english_read(text, towns or previous.towns, year or previous.year, names, previous.text)
+
+    return read
