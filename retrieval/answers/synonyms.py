@@ -31,7 +31,7 @@ class Thesaurus:
     def __init__(self) -> None:
         self._groups: dict[str, list[str]] = {}
         self._codes: dict[str, list[str]] = defaultdict(list)
-        self._domain: dict[str, set[str]] = defaultdict(set)
+        self._domain: dict[str, dict[str, None]] = defaultdict(dict)  # in the file's order: the reports' first
         self._classes: dict[str, list[str]] = defaultdict(list)  # fourth-level class → its synonym groups
         self._lock = threading.Lock()
         self._loaded = False
@@ -56,7 +56,7 @@ class Thesaurus:
                 if not words or words[0].startswith("#"):
                     continue
                 for word in words:
-                    self._domain[word].update(w for w in words if w != word)
+                    self._domain[word].update(dict.fromkeys(w for w in words if w != word))
             self._loaded = True
 
     def related(self, word: str) -> dict[str, float]:
