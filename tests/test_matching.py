@@ -52,3 +52,9 @@ def test_missing_weight_is_the_rarest_absent_noun() -> None:
     terms = (("公务员", 1.0), ("人民调解员", 1.0), ("搞", 0.5))
     assert missing_weight(terms, MEDIATORS, lambda t, k: weight(t, 1.0)) == 4.0
     assert missing_weight(terms[1:], MEDIATORS, lambda t, k: weight(t, 1.0)) == 0.0
+
+
+def test_domain_words_come_in_the_files_order() -> None:
+    """The report's word first, as the line lists them (the words a question is searched with depend on it,
+    and must not change from run to run)."""
+    assert list(thesaurus().related("老百姓"))[:3] == ["群众", "百姓", "居民"]
