@@ -63,6 +63,7 @@ class Answer:
     sources: tuple[Source, ...] = ()
     text: str = field(default="", compare=False)
     more: tuple[Citation, ...] = ()
+    units: int = 0  # units in scope (a comparison's), when counted already; 0: counted from ``missing``
 
     @functools.cached_property
     def units_with(self) -> int:
@@ -72,6 +73,8 @@ class Answer:
     @functools.cached_property
     def units_without(self) -> int:
         """Units in scope with no report that has an answer."""
+        if self.units:
+            return self.units - self.units_with
         having = {c.source.report.town for c in (*self.citations, *self.more)}
         return len({label.partition("（")[0] for label in self.missing} - having)
 

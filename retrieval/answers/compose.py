@@ -274,7 +274,7 @@ def compare_figures(query: Query, searcher: Searcher, reports: list[Report], fou
     lead = f"各报告中“{_topic(query)}”的数字"
     return Answer(query.text, "compare", True, lead, tuple(_citation(searcher, query, c, scores) for _, c, _ in shown),
                   missing, _sources(searcher, all_hits, [c.row for _, c, _ in shown]),
-                  more=tuple(_citation(searcher, query, c, scores) for _, c, _ in rest))
+                  more=tuple(_citation(searcher, query, c, scores) for _, c, _ in rest), units=searcher.units(reports))
 
 
 def answer_example(query: Query, searcher: Searcher, reports: list[Report],
@@ -310,7 +310,7 @@ def compare_examples(query: Query, searcher: Searcher, reports: list[Report],
     missing = _labels_without(searcher, reports, {c.source.report.doc_id for _, c in quoted})
     return Answer(query.text, "compare", True, f"提到“{_topic(query)}”的报告",
                   tuple(c for _, c in quoted if id(c) in keep), missing, _sources(searcher, all_hits, []),
-                  more=tuple(c for _, c in quoted if id(c) not in keep))
+                  more=tuple(c for _, c in quoted if id(c) not in keep), units=searcher.units(reports))
 
 
 def none_answer(query: Query, searcher: Searcher, reports: list[Report], hits: list[Hit],

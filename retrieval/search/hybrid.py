@@ -5,7 +5,7 @@
 """
 
 import functools
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +66,10 @@ class Searcher:
         """The reports' labels in their order and each doc id's place (a comparison lists thousands of them:
         made once per snapshot)."""
         return tuple(r.label for r in self.reports), {r.doc_id: i for i, r in enumerate(self.reports)}
+
+    def units(self, reports: Sequence[Report]) -> int:
+        """How many units ``reports`` are of (all of them: counted once per snapshot)."""
+        return len(self._by_town) if len(reports) == len(self.reports) else len({r.town for r in reports})
 
     def of_towns(self, towns: Collection[str]) -> list[Report]:
         """The reports of these units, in the order of ``reports`` (by unit and year), looked up, not filtered."""
