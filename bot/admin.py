@@ -159,7 +159,7 @@ async def remove_button(update: Update, context: Context) -> None:
 @admin_only
 async def ledger(update: Update, context: Context) -> None:
     """/ledger 太平镇 [2023]: every figure of that unit's reports as a CSV file."""
-    from retrieval.answers.ledger import to_csv
+    from retrieval.answers.decide.ledger import to_csv
 
     message = update.effective_message
     args = context.args or []

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from bot.settings import Settings
 from embeddings import ModelUnavailableError
-from retrieval.answers.answer import Answer
-from retrieval.answers.decision import Decision
+from retrieval.answers.decide.decision import Decision
+from retrieval.answers.reply.answer import Answer
 from retrieval.engine import Engine
 from retrieval.errors import FazhiError
 from retrieval.store import current_version
@@ -36,7 +36,7 @@ def _engine(settings: Settings, args: argparse.Namespace) -> Engine:
 
 
 def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
-    from retrieval.answers.render import render, truncated
+    from retrieval.answers.reply.render import render, truncated
 
     answer = engine.ask(args.question, args.history or ())
     if args.json:
@@ -48,7 +48,7 @@ def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     elif truncated(answer) and not args.json:
         print("完整比较表：加 --csv 文件名.csv 保存为 CSV（Excel 可直接打开）", file=sys.stderr)
     if args.chart:
-        from retrieval.answers.chart import bar_chart
+        from retrieval.answers.reply.chart import bar_chart
 
         Path(args.chart).write_bytes(bar_chart(answer))
         print(f"图表已保存：{args.chart}", file=sys.stderr)
@@ -57,7 +57,7 @@ def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
 
 def _write_table(answer: Answer, target: str) -> None:
     """The full comparison table as CSV into ``target`` (with a BOM, for Excel) or on stdout for ``-``."""
-    from retrieval.answers.render import comparison_rows, is_table, table_csv
+    from retrieval.answers.reply.render import comparison_rows, is_table, table_csv
 
     if not is_table(answer):
         print("这个回答不是数字比较，没有比较表可以写入 CSV。", file=sys.stderr)
@@ -162,7 +162,7 @@ def cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
 
 
 def cmd_ledger(engine: Engine, args: argparse.Namespace) -> int:
-    from retrieval.answers.ledger import to_csv
+    from retrieval.answers.decide.ledger import to_csv
 
     searcher = engine.searcher
     table = to_csv(searcher.ledger, searcher.corpus.passages, searcher.corpus.reports, town=args.town,
@@ -176,7 +176,7 @@ def cmd_ledger(engine: Engine, args: argparse.Namespace) -> int:
 
 
 def cmd_train(engine: Engine, args: argparse.Namespace) -> int:
-    from retrieval.answers.decision import fit
+    from retrieval.answers.decide.decision import fit
     from retrieval.tools.evaluate import read_gold
     from retrieval.tools.training import examples, leave_one_report_out, summary
 

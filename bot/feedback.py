@@ -1,7 +1,7 @@
 """What users do with an answer: the "📊 图表" button and /chart, and the "这个数字不对" button.
 
-A chart is drawn in a worker thread (``retrieval.answers.chart``, which loads matplotlib on first use) and sent as a
-photo; a reported figure is stored in the review store, the user thanked and every admin told.
+A chart is drawn in a worker thread (``retrieval.answers.reply.chart``, which loads matplotlib on first use) and
+sent as a photo; a reported figure is stored in the review store, the user thanked and every admin told.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from bot.handlers import (
     send_answer,
     settings_of,
 )
-from retrieval.answers.answer import Answer
+from retrieval.answers.reply.answer import Answer
 from retrieval.tools.review import ReviewItem
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,8 @@ async def chart_command(update: Update, context: Context) -> None:
 
 
 async def send_chart(context: Context, chat_id: int, answer: Answer) -> None:
-    from retrieval.answers.chart import ChartError, bar_chart
-    from retrieval.answers.render import comparison_rows, table_notes
+    from retrieval.answers.reply.chart import ChartError, bar_chart
+    from retrieval.answers.reply.render import comparison_rows, table_notes
 
     await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
     try:

@@ -35,8 +35,8 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import replies
 from bot.settings import Settings
-from retrieval.answers.answer import Answer
-from retrieval.answers.render import is_table, render, table_csv, truncated
+from retrieval.answers.reply.answer import Answer
+from retrieval.answers.reply.render import is_table, render, table_csv, truncated
 from retrieval.engine import Engine
 from retrieval.errors import FazhiError
 from retrieval.reports.indexing import AddResult

@@ -1,7 +1,7 @@
 """Every sentence the bot shows a user, in Chinese, and the few helpers that format them as Telegram HTML.
 
 Anything user-provided or taken from a report is escaped here; the answer itself is rendered by
-``retrieval.answers.render.render(answer, html=True)``, which escapes its own text.
+``retrieval.answers.reply.render.render(answer, html=True)``, which escapes its own text.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import re
 from collections.abc import Sequence
 from html import escape, unescape
 
-from retrieval.answers.answer import Citation, Source
-from retrieval.answers.chart import ChartError
+from retrieval.answers.reply.answer import Citation, Source
+from retrieval.answers.reply.chart import ChartError
 from retrieval.errors import (
     DuplicateReportError,
     FazhiError,

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embeddings import DEFAULT_MODEL
-from retrieval.answers.scope import CANDIDATES, TOP, ScopeConfig
+from retrieval.answers.decide.scope import CANDIDATES, TOP, ScopeConfig
 from retrieval.engine import EngineConfig
 from retrieval.tools.review import DB_NAME
 

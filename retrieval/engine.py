@@ -15,15 +15,15 @@ from functools import partial
 from pathlib import Path
 
 from embeddings import DEFAULT_MODEL, Encoder, load_encoder
-from retrieval.answers import compose
-from retrieval.answers.answer import Answer
-from retrieval.answers.decision import Decision
-from retrieval.answers.english import EnglishReader
-from retrieval.answers.ledger import Ledger, kept_vectors
-from retrieval.answers.query import Query, understand
-from retrieval.answers.render import render
-from retrieval.answers.scope import ScopeConfig
-from retrieval.answers.towns import TownIndex
+from retrieval.answers.decide.decision import Decision
+from retrieval.answers.decide.ledger import Ledger, kept_vectors
+from retrieval.answers.decide.scope import ScopeConfig
+from retrieval.answers.question.english import EnglishReader
+from retrieval.answers.question.query import Query, understand
+from retrieval.answers.question.towns import TownIndex
+from retrieval.answers.reply import compose
+from retrieval.answers.reply.answer import Answer
+from retrieval.answers.reply.render import render
 from retrieval.errors import ReportError
 from retrieval.reports.documents import Report, read_override
 from retrieval.reports.indexing import AddResult, Parsed, add_reports, changed_files, parse_file, reembed, remove_report

@@ -1,11 +1,11 @@
-"""Reading charts back: how many bars a PNG made by ``retrieval.answers.chart`` shows."""
+"""Reading charts back: how many bars a PNG made by ``retrieval.answers.reply.chart`` shows."""
 
 import io
 
 import numpy as np
 from PIL import Image
 
-from retrieval.answers.chart import BAR_COLOR
+from retrieval.answers.reply.chart import BAR_COLOR
 
 
 def bar_count(png: bytes, color: str = BAR_COLOR) -> int:

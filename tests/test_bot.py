@@ -25,7 +25,7 @@ from bot import handlers, replies
 from bot.app import build_application, poll, run
 from bot.replies import split_html
 from bot.settings import Settings
-from retrieval.answers.render import render
+from retrieval.answers.reply.render import render
 from retrieval.engine import Engine
 
 TOKEN = "123456789:AAH-test-token-that-must-never-be-logged"

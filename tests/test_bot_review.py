@@ -29,7 +29,7 @@ from test_bot import (  # noqa: F401 - fixtures
 )
 
 from bot import replies
-from retrieval.answers.render import comparison_rows, render
+from retrieval.answers.reply.render import comparison_rows, render
 from retrieval.engine import Engine
 from retrieval.tools.review import ReviewStore
 from seeds import seed_paths

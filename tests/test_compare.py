@@ -1,4 +1,4 @@
-"""Questions over many units (``retrieval.answers.scope``): one candidates call per retriever, the per-report
+"""Questions over many units (``retrieval.answers.decide.scope``): one candidates call per retriever, the per-report
 decision only where the candidates fall, the top N shown with the counts of units with and without the
 figure, and the full table as a CSV (in Telegram a document, in the CLI ``fazhi ask --csv FILE``).
 
@@ -32,10 +32,10 @@ from test_bot import (  # noqa: F401 - fixtures
 
 from bot.cli import main
 from embeddings import HASH_MODEL, HashEncoder
-from retrieval.answers import compose
-from retrieval.answers.answer import Answer
-from retrieval.answers.render import NO_FIGURE, comparison_rows, render, table_csv
-from retrieval.answers.scope import ScopeConfig
+from retrieval.answers.decide.scope import ScopeConfig
+from retrieval.answers.reply import compose
+from retrieval.answers.reply.answer import Answer
+from retrieval.answers.reply.render import NO_FIGURE, comparison_rows, render, table_csv
 from retrieval.engine import Engine, EngineConfig
 from retrieval.search.hybrid import Searcher
 from seeds import seed_paths

@@ -3,9 +3,9 @@ a compound that the question's noun closes ("0条问题线索" counts 线索).""
 
 import pytest
 
-from retrieval.answers.features import names
-from retrieval.answers.ledger import Entry
-from retrieval.answers.query import Query, understand
+from retrieval.answers.decide.features import names
+from retrieval.answers.decide.ledger import Entry
+from retrieval.answers.question.query import Query, understand
 from retrieval.reports.figures import extract_figures
 from retrieval.reports.ledger_rows import noun_after
 from retrieval.search.tokenize import Tokenizer

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.answers.decision import GATE, Decision, Example, fit, outcome
-from retrieval.answers.features import FEATURES
+from retrieval.answers.decide.decision import GATE, Decision, Example, fit, outcome
+from retrieval.answers.decide.features import FEATURES
 
 # What tells a right candidate from a wrong one in the synthetic set: its clause has the question's words.
 SIGNAL = ("clause_exact", "clause_head", "clause_meaning", "sentence_meaning", "row_similarity")

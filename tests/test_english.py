@@ -5,8 +5,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from retrieval.answers.english import head, phrases, runs
-from retrieval.answers.query import Query, find_towns, split_parts
+from retrieval.answers.question.english import head, phrases, runs
+from retrieval.answers.question.query import Query, find_towns, split_parts
 from retrieval.engine import Engine
 
 

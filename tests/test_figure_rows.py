@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import retrieval.reports.ledger_rows
-from retrieval.answers.ledger import entry, keep_vectors, passage_entries, vector_path
+from retrieval.answers.decide.ledger import entry, keep_vectors, passage_entries, vector_path
 from retrieval.engine import Engine, EngineConfig
 from retrieval.reports.ledger_rows import figure_rows
 from retrieval.search.tokenize import Tokenizer

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from docx import Document
 
-from retrieval.answers.answer import Answer
+from retrieval.answers.reply.answer import Answer
 from retrieval.engine import Engine
 from retrieval.tools.evaluate import Report, read_gold
 from retrieval.tools.evaluate import _kind as scored_kind

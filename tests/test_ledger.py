@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from retrieval.answers.ledger import CSV_FIELDS, passage_entries, sentences
+from retrieval.answers.decide.ledger import CSV_FIELDS, passage_entries, sentences
 from retrieval.reports.documents import Passage
 from retrieval.search.tokenize import Tokenizer
 

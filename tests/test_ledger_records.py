@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import retrieval.answers.ledger
-from retrieval.answers.ledger import entry
+import retrieval.answers.decide.ledger
+from retrieval.answers.decide.ledger import entry
 from retrieval.engine import Engine, EngineConfig
 from retrieval.reports.ledger_rows import figure_rows
 from retrieval.search.tokenize import Tokenizer
@@ -95,7 +95,7 @@ def test_ranking_every_decided_report_at_once_equals_ranking_each(config: Engine
 
 
 def test_the_ledger_lets_go_of_the_reports_read_first(config: EngineConfig, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(retrieval.answers.ledger, "KEPT_REPORTS", 2)
+    monkeypatch.setattr(retrieval.answers.decide.ledger, "KEPT_REPORTS", 2)
     ledger = Engine.open(config, encoder=FakeEncoder()).searcher.ledger
     doc_ids = [r.doc_id for r in Engine.open(config, encoder=FakeEncoder()).reports()]
     first = ledger.report(doc_ids[0])

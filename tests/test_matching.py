@@ -2,8 +2,8 @@
 
 import pytest
 
-from retrieval.answers.matching import Match, coverage, head_match, match, missing_weight, related
-from retrieval.answers.synonyms import thesaurus
+from retrieval.answers.meaning.matching import Match, coverage, head_match, match, missing_weight, related
+from retrieval.answers.meaning.synonyms import thesaurus
 
 MEDIATORS = "统筹20个人民调解委员会、专兼职人民调解员63名的职能作用"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.answers.query import Query, understand
+from retrieval.answers.question.query import Query, understand
 from retrieval.reports.documents import read_report
 from retrieval.search.tokenize import Tokenizer
 from seeds import seed_paths
@@ -204,7 +204,7 @@ def test_question_alone_ignores_an_empty_history(tokenizer: Tokenizer) -> None:
     pytest.param("社区戒毒、社区康复的各有多少人", ["社区戒毒多少人", "社区康复的多少人"], id="each-alone"),
 ])
 def test_split_parts(text: str, parts: list[str]) -> None:
-    from retrieval.answers.query import split_parts
+    from retrieval.answers.question.query import split_parts
 
     assert split_parts(text) == parts
 

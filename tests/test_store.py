@@ -38,7 +38,7 @@ STORES = ["embedded", pytest.param("milvus", marks=pytest.mark.milvus)]
 
 class FakeEncoder:
     """Character bigrams hashed (crc32) into ``dim`` buckets, L2-normalised; counts the passage texts it
-    embeds, and apart from them the ledger rows' texts (``retrieval.answers.ledger`` embeds each report's rows)."""
+    embeds, and apart from them the ledger rows' texts (``retrieval.answers.decide.ledger`` embeds each report's rows)."""
 
     def __init__(self, name: str = "fake", dim: int = 64) -> None:
         self.name, self.dim = name, dim
@@ -57,7 +57,7 @@ class FakeEncoder:
 
     def encode_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         texts = list(texts)
-        from_ledger = sys._getframe(1).f_globals.get("__name__") == "retrieval.answers.ledger"
+        from_ledger = sys._getframe(1).f_globals.get("__name__") == "retrieval.answers.decide.ledger"
         (self.ledger_calls if from_ledger else self.passage_calls).append(len(texts))
         return self._encode(texts)
 

@@ -15,9 +15,9 @@ from pixels import bar_count
 from wcwidth import wcswidth
 
 from bot.cli import main
-from retrieval.answers.answer import Answer, Citation, Source
-from retrieval.answers.chart import ChartError, bar_chart, chart_groups
-from retrieval.answers.render import TABLE_COLUMNS, comparison_rows, render, table_csv, table_notes, table_text
+from retrieval.answers.reply.answer import Answer, Citation, Source
+from retrieval.answers.reply.chart import ChartError, bar_chart, chart_groups
+from retrieval.answers.reply.render import TABLE_COLUMNS, comparison_rows, render, table_csv, table_notes, table_text
 from retrieval.engine import Engine
 from retrieval.reports.documents import Report
 from retrieval.reports.figures import extract_figures
@@ -115,7 +115,7 @@ def test_chart_refuses_an_answer_without_comparison(seed_engine: Engine) -> None
 
 
 def test_answering_does_not_import_matplotlib() -> None:
-    code = ("import sys; from bot import app, cli, feedback, admin, replies; import retrieval.answers.chart; "
+    code = ("import sys; from bot import app, cli, feedback, admin, replies; import retrieval.answers.reply.chart; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
 

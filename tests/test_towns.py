@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from retrieval.answers.query import find_towns, normalize
-from retrieval.answers.towns import TownIndex, pinyin, sounds_alike, stem
+from retrieval.answers.question.query import find_towns, normalize
+from retrieval.answers.question.towns import TownIndex, pinyin, sounds_alike, stem
 from retrieval.reports.documents import towns_in
 from retrieval.tools.scale import town_names
 

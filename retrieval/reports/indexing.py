@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings import Encoder
-from retrieval.answers.ledger import embed_reports
+from retrieval.answers.decide.ledger import embed_reports
 from retrieval.errors import UnknownReportError
 from retrieval.reports.documents import Passage, Report, ensure_distinct, read_report
 from retrieval.reports.figures import Figure, extract_figures

@@ -1,6 +1,6 @@
 """A report's figure rows, extracted once when it is indexed and stored with its passages: every figure of
 every sentence, with where its sentence, clause and phrase stand and the noun counted after it. The ledger
-(``retrieval.answers.ledger``) reads these rows; it extracts nothing at answer time.
+(``retrieval.answers.decide.ledger``) reads these rows; it extracts nothing at answer time.
 """
 
 import re

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from embeddings import Encoder
-from retrieval.answers.decision import Decision
-from retrieval.answers.ledger import Ledger, sentences
+from retrieval.answers.decide.decision import Decision
+from retrieval.answers.decide.ledger import Ledger, sentences
 from retrieval.reports.documents import Report
 from retrieval.search.fusion import fuse
 from retrieval.search.tokenize import Tokenizer

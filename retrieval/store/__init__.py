@@ -85,7 +85,7 @@ class NewReport:
     terms: Sequence[Sequence[str]]
     vectors: np.ndarray
     figures: Sequence[FigureRow] = field(default_factory=tuple)
-    ledger_key: str = ""  # what ``ledger_vectors`` were made from (``retrieval.answers.ledger``)
+    ledger_key: str = ""  # what ``ledger_vectors`` were made from (``retrieval.answers.decide.ledger``)
     ledger_vectors: np.ndarray | None = None  # one per figure row, stored with the report when given
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from retrieval.answers.answer import Answer
+from retrieval.answers.reply.answer import Answer
 from retrieval.reports.documents import Report
 
 Status = Literal["open", "wrong", "ok"]

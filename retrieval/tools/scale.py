@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from embeddings import Encoder
-from retrieval.answers.ledger import entry, kept_vectors, vector_key
+from retrieval.answers.decide.ledger import entry, kept_vectors, vector_key
 from retrieval.engine import Engine, EngineConfig, respond
 from retrieval.reports.documents import Passage, Report
 from retrieval.reports.indexing import parse_file, passage_terms

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.answers import compose
-from retrieval.answers.decision import Decision, Example, fit, outcome
+from retrieval.answers.decide.decision import Decision, Example, fit, outcome
+from retrieval.answers.reply import compose
 from retrieval.engine import Engine, select_reports
 from retrieval.tools.evaluate import figure_matches
 

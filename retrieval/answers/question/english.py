@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retrieval.answers.towns import aliases, pinyin, stem
+from retrieval.answers.question.towns import aliases, pinyin, stem
 from retrieval.search.tokenize import STOPWORDS
 
 if TYPE_CHECKING:

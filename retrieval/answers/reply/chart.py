@@ -14,8 +14,8 @@ import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from retrieval.answers.answer import Answer
-from retrieval.answers.render import GROUP_NAMES, NO_FIGURE, Row, comparison_rows, is_table, table_notes
+from retrieval.answers.reply.answer import Answer
+from retrieval.answers.reply.render import GROUP_NAMES, NO_FIGURE, Row, comparison_rows, is_table, table_notes
 from retrieval.errors import FazhiError
 
 if TYPE_CHECKING:

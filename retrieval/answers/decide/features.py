@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.answers.ledger import Entry
-from retrieval.answers.matching import coverage, head_match, match, missing_weight
-from retrieval.answers.query import Query
+from retrieval.answers.decide.ledger import Entry
+from retrieval.answers.meaning.matching import coverage, head_match, match, missing_weight
+from retrieval.answers.question.query import Query
 
 FEATURES = (
     "clause_exact", "clause_head", "clause_meaning", "sentence_meaning", "passage_meaning",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from wcwidth import wcswidth
 
-from retrieval.answers.answer import Answer, Citation
+from retrieval.answers.reply.answer import Answer, Citation
 
 QUOTE_CHARS = 160
 TABLE_COLUMNS = 36  # widest table line, in display columns: what a phone shows in a <pre> block unwrapped

@@ -2,7 +2,7 @@
 
 Candidates are the figure-ledger rows of the passages ranked best for the question and the rows nearest it
 by meaning; a row qualifies only when its measure word fits the question and it is not about a word the
-question excludes. The fitted decision (``retrieval.answers.decision``) scores each candidate; a report's best is
+question excludes. The fitted decision (``retrieval.answers.decide.decision``) scores each candidate; a report's best is
 answered only above the decision's threshold, otherwise the answer says nothing was found and shows the
 closest passage. A figure from another town or another indicator is never offered in its place.
 """
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.answers.answer import Answer, Citation, Source
-from retrieval.answers.features import FEATURES, PROBLEMS, Context, anchored, asks_people, features, names
-from retrieval.answers.ledger import Entry, headline, sentences, stacked
-from retrieval.answers.matching import Match, coverage
-from retrieval.answers.query import Query
-from retrieval.answers.scope import ScopeConfig, scope
+from retrieval.answers.decide.features import FEATURES, PROBLEMS, Context, anchored, asks_people, features, names
+from retrieval.answers.decide.ledger import Entry, headline, sentences, stacked
+from retrieval.answers.decide.scope import ScopeConfig, scope
+from retrieval.answers.meaning.matching import Match, coverage
+from retrieval.answers.question.query import Query
+from retrieval.answers.reply.answer import Answer, Citation, Source
 from retrieval.reports.documents import Passage, Report
 from retrieval.reports.figures import Figure
 from retrieval.search.hybrid import Hit, Searcher
@@ -83,9 +83,7 @@ def _fits(query: Query, entry: Entry) -> bool:
         return False  # "有多少个村": only a figure followed by 村 counts villages
     if query.bare and entry.sentence.startswith(entry.after + "的", figure.end):
         return False  # "11个村委的治安监控接入…" counts the villages that did something, not all of them
-    if figure.unit == "人次" and asks_people(query.text):
-        return False  # "多少人" is never answered with visits (人次)
-    return True
+    return not (figure.unit == "人次" and asks_people(query.text))  # "多少人" is never answered with visits (人次)
 
 
 def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
@@ -202,7 +200,7 @@ def answer_figure(query: Query, searcher: Searcher, reports: list[Report],
     """A figure (or a figure and its breakdown) from one report, or from every report that has it.
 
     A question that names no town, or compares towns, gets every report's figure and the towns without one;
-    over many reports, only the reports its candidates fall in are decided (``retrieval.answers.scope``).
+    over many reports, only the reports its candidates fall in are decided (``retrieval.answers.decide.scope``).
     """
     where = scope(query, searcher, reports, config,
                   lambda row: any(_fits(query, r.entry) for r in searcher.ledger.at(row)))

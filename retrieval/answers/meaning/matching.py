@@ -2,7 +2,7 @@
 
 A topic word is found exactly (人民调解员), by its head noun (调解员 for 专兼职人民调解员's question word
 人民调解员 and the other way round), or through a word that means the same (老百姓 → 群众, from
-``retrieval.answers.synonyms``). Coverage is the IDF-weighted share of the topic found: rare words weigh more, a
+``retrieval.answers.meaning.synonyms``). Coverage is the IDF-weighted share of the topic found: rare words weigh more, a
 verb the reports never use ("搞") hardly counts, a noun they never use counts fully, so its absence means
 "not found".
 """
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from retrieval.answers.synonyms import thesaurus
+from retrieval.answers.meaning.synonyms import thesaurus
 
 Terms = tuple[tuple[str, float], ...]
 

@@ -15,7 +15,7 @@ cost follows ``candidates``, not the number of reports.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from retrieval.answers.query import Query
+from retrieval.answers.question.query import Query
 from retrieval.reports.documents import Report
 from retrieval.search.hybrid import Hit, Searcher
 

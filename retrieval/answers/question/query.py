@@ -12,9 +12,9 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
-from retrieval.answers.english import EnglishRead, Reading, read_english
-from retrieval.answers.synonyms import DOMAIN, thesaurus
-from retrieval.answers.towns import TownIndex, aliases, stem
+from retrieval.answers.meaning.synonyms import DOMAIN, thesaurus
+from retrieval.answers.question.english import EnglishRead, Reading, read_english
+from retrieval.answers.question.towns import TownIndex, aliases, stem
 from retrieval.reports.documents import towns_in
 from retrieval.reports.figures import UNIT_GROUP
 from retrieval.search.tokenize import STOPWORDS, Tokenizer
@@ -79,7 +79,8 @@ _REPORT_DATE = re.compile(r"(?:报告|总结|材料|这份).{0,8}(?:哪天|哪�
                           r"(?:报|出|写|交|发|印|签|定稿|成文|落款)|落款|成文日期|"
                           r"\bwhen was\b.{0,30}\breport\b|\breport\b.{0,30}\b(?:dated|signed)\b", re.I)
 _EACH = re.compile(r"^(.+?)各(?:有|是|为)?((?:几|多少).*)$")
-_SAME_ASKED = re.compile(r"^(?!.*(?:啥|什么|哪|怎|如何|咋)).*呢[？?]?$")  # "其中重点人员呢？": the question before, of X
+# "其中重点人员呢？": the question before, asked of X
+_SAME_ASKED = re.compile(r"^(?!.*(?:啥|什么|哪|怎|如何|咋)).*呢[？?]?$")
 _ENGLISH_ASKS = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b")
 _COUNTABLE = ("generic", "person", "org", "item", "household", "level")
 _ASKS = re.compile(r"(?:多少|几)[个名位家件项条所支]?(?=[\u4e00-\u9fff])")

@@ -1,6 +1,6 @@
 """The fitted decision: which candidate figure answers a question, and whether any does.
 
-A linear ranker over ``retrieval.answers.features.FEATURES``, fitted on pairs of candidates (the right one
+A linear ranker over ``retrieval.answers.decide.features.FEATURES``, fitted on pairs of candidates (the right one
 against its rivals in the same report), gives each candidate the probability that it is the answer; a logistic
 gate over the best one's score, its lead and the features that say whether the question is fully met decides
 whether it is said: the best candidate of a report is answered only when that probability reaches ``threshold``, which
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.answers.features import FEATURES
+from retrieval.answers.decide.features import FEATURES
 
 MARGIN = 0.02  # a threshold sits this far above the confidence it must exclude
 # An invented figure (for a question the reports cannot answer) is the worst outcome: it costs as much as

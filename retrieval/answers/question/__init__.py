@@ -1,0 +1,1 @@
+"""Understanding a question: its units and year, topic words, measure word, kind, follow-ups, English."""
