@@ -112,6 +112,8 @@ def test_kind_and_town_of_gold_questions(tokenizer: Tokenizer, gold: dict) -> No
     pytest.param("各镇化解矛盾纠纷的数量分别是多少？", "compare", False, True, id="compare-each"),
     pytest.param("中塘镇和太平镇安全生产罚款哪个多？", "compare", True, True, id="compare-two-towns"),
     pytest.param("哪些镇有村评上了民主法治示范村？", "compare", False, False, id="compare-without-figure"),
+    pytest.param("哪几个镇开展了法治进校园？", "compare", False, False, id="which-towns-is-no-count"),
+    pytest.param("几个镇开展了法治进校园？", "compare", False, True, id="how-many-towns-is-a-count"),
 ])
 def test_kind(tokenizer: Tokenizer, question: str, kind: str, most: bool, quantity: bool) -> None:
     query = _ask(tokenizer, question)

@@ -26,13 +26,13 @@ _MOST = re.compile(r"最多|最少|最高|最低|哪个多|哪个少|谁多|谁�
 _LEAST = re.compile(r"最少|最低|哪个少|谁少|更少")
 _EXAMPLE = re.compile(r"例子|案例|做法|经验|举个|举例|讲一个|讲讲|怎么|如何|怎样|介绍|典型|措施|办法|亮点|具体做了什么|"
                       r"\b(?:example|how (?:does|do|did)|what (?:did|does|measures))\b", re.I)
-_QUANTITY = re.compile(r"多少|几[个名人次场件起宗家份项条位户批天级期号]?|哪天|哪一天|什么时候|啥时候|何时|日期|几月|"
+_QUANTITY = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条位户批天级期号]?|哪天|哪一天|什么时候|啥时候|何时|日期|几月|"
                        r"多久|多长时间|多长|多大|多宽|多高|多远|多重|频次|频率|第几|哪年|哪个月|"
                        r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数|场次|件数|"
                        r"\bhow (?:many|much|often|long)\b|\bwhen\b|\bwhat (?:share|percentage|date|day)\b|"
                        r"\b(?:rate|share|percentage|proportion|amount|total|number|sum|count)\b")
 _BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有哪|具体|其中|构成|明细|分项|什么人|做了什么|包括")
-_ASKED_UNIT = re.compile(r"(?:多少|几)\s*(" + "|".join(sorted(UNIT_GROUP, key=len, reverse=True)) + ")")
+_ASKED_UNIT = re.compile(r"(?:多少|(?<!哪)几)\s*(" + "|".join(sorted(UNIT_GROUP, key=len, reverse=True)) + ")")
 _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
 _SCAFFOLD = re.compile(r"^(多少.*|多[长大宽高远重久].*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|"
                        r"金额|次数|件数|场次|钱|多少钱|比例|比率|占比|百分比|频率|频次|日期|时间|几号|面积|"
@@ -83,7 +83,7 @@ _EACH = re.compile(r"^(.+?)各(?:有|是|为)?((?:几|多少).*)$")
 _SAME_ASKED = re.compile(r"^(?!.*(?:啥|什么|哪|怎|如何|咋)).*呢[？?]?$")
 _ENGLISH_ASKS = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b")
 _COUNTABLE = ("generic", "person", "org", "item", "household", "level")
-_ASKS = re.compile(r"(?:多少|几)[个名位家件项条所支]?(?=[\u4e00-\u9fff])")
+_ASKS = re.compile(r"(?:多少|(?<!哪)几)[个名位家件项条所支]?(?=[\u4e00-\u9fff])")
 _CJK_ONLY = re.compile(r"^[\u4e00-\u9fff]+$")
 _NOUN_FLAGS = ("n", "vn", "nz", "nt", "ns", "nr", "l", "i", "j", "eng")
 
@@ -195,7 +195,7 @@ def _kind(text: str, towns: Sequence[str]) -> str:
         return "compare"
     if not quantity:
         return "example"
-    if _BREAKDOWN.search(text) or len(re.findall(r"多少|几", text)) >= 2 or len(_ENGLISH_ASKS.findall(text)) >= 2:
+    if _BREAKDOWN.search(text) or len(re.findall(r"多少|(?<!哪)几", text)) >= 2 or len(_ENGLISH_ASKS.findall(text)) >= 2:
         return "multi"
     return "figure"
 
