@@ -47,6 +47,8 @@ def test_seed_towns() -> None:
     pytest.param("中塘镇和太平镇安全生产罚款哪个多？", ("中塘镇", "太平镇"), (), id="two-towns-in-order"),
     pytest.param("太平镇和中塘镇安全生产罚款哪个多？", ("太平镇", "中塘镇"), (), id="two-towns-reversed"),
     pytest.param("哪个镇的调解员最多？", (), (), id="no-town"),
+    pytest.param("疫情期间核查返乡人员有啥好办法？", (), (), id="words-ending-in-xiang-name-no-town"),
+    pytest.param("律师送法下乡一年多少次？", (), (), id="song-fa-xia-xiang"),
 ])
 def test_towns(tokenizer: Tokenizer, question: str, towns: tuple[str, ...], unknown: tuple[str, ...]) -> None:
     query = _ask(tokenizer, question)
@@ -152,6 +154,9 @@ def test_measure_word_groups(tokenizer: Tokenizer, question: str, groups: tuple[
     pytest.param("中塘镇的园区改革动员大会是哪天召开的？", ["园区", "改革", "动员大会", "召开"], id="date-question"),
     pytest.param("那双塔镇呢？", [], id="bare-follow-up"),
     pytest.param("镇里头有多少网格员", ["网格员"], id="locative-word-is-no-topic"),
+    pytest.param("官塘镇怎么防着乱收费？", ["防", "乱收费"], id="particle-is-no-topic"),
+    pytest.param("疫情期间核查返乡人员有啥好办法？", ["疫情", "核查", "返乡", "人员"], id="what-a-practice-is-called"),
+    pytest.param("中塘镇出台了几项措施", ["出台", "措施"], id="a-counted-measure-stays-a-topic"),
     pytest.param("太平有多少人民调解员？", ["人民调解员"], id="town-stem-alone"),
 ])
 def test_topic_terms(tokenizer: Tokenizer, question: str, terms: list[str]) -> None:

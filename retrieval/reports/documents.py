@@ -15,7 +15,9 @@ MAX_PASSAGE_CHARS = 320
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 _SPACES = re.compile(r"[\s\u3000\u00a0]+")
 _TOWN = re.compile(r"([\u4e00-\u9fff]{1,6}?(?:镇|乡|街道))(?!村|镇|土|亲|贤|里|政府建设)")
-_NOT_TOWN = ("乡镇", "城镇", "村镇", "城乡", "我镇", "全镇", "本镇", "各镇", "该镇", "我乡", "全乡", "集镇", "小镇")
+_NOT_TOWN = ("乡镇", "城镇", "村镇", "城乡", "我镇", "全镇", "本镇", "各镇", "该镇", "我乡", "全乡", "集镇", "小镇",
+             # words that end in 乡 or 镇 and name no place: "核查返乡人员", "送法下乡", "坐镇指挥"
+             "返乡", "回乡", "下乡", "家乡", "老乡", "故乡", "同乡", "还乡", "离乡", "异乡", "外乡", "坐镇", "重镇", "古镇")
 _YEAR = re.compile(r"(20\d\d)\s*年")
 _TABLE_ROW = re.compile(r"^[^：]{1,20}：[^：]*\d")  # "合计：件数98件。", a short row of a table
 _DATE = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")

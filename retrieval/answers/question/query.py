@@ -25,6 +25,7 @@ _COMPARE = re.compile(r"哪个镇|哪些镇|哪个乡|哪些乡|各镇|各乡|�
 _MOST = re.compile(r"最多|最少|最高|最低|哪个多|哪个少|谁多|谁少|更多|更少|多还是少")
 _LEAST = re.compile(r"最少|最低|哪个少|谁少|更少")
 _EXAMPLE = re.compile(r"例子|案例|做法|经验|举个|举例|讲一个|讲讲|怎么|如何|怎样|介绍|典型|措施|办法|亮点|具体做了什么|"
+                      r"法子|招数|妙招|高招|新招|花样|门道|"
                       r"\b(?:example|how (?:does|do|did)|what (?:did|does|measures))\b", re.I)
 _QUANTITY = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条位户批天级期号]?|哪天|哪一天|什么时候|啥时候|何时|日期|几月|"
                        r"多久|多长时间|多长|多大|多宽|多高|多远|多重|频次|频率|第几|哪年|哪个月|"
@@ -85,6 +86,8 @@ _ENGLISH_ASKS = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b
 _COUNTABLE = ("generic", "person", "org", "item", "household", "level")
 _ASKS = re.compile(r"(?:多少|(?<!哪)几)[个名位家件项条所支]?(?=[\u4e00-\u9fff])")
 _CJK_ONLY = re.compile(r"^[\u4e00-\u9fff]+$")
+# Particles, adverbs, pronouns, prepositions, conjunctions, interjections: never what a question is about.
+_FUNCTION_FLAGS = ("u", "d", "r", "p", "c", "e", "y", "o")
 _NOUN_FLAGS = ("n", "vn", "nz", "nt", "ns", "nr", "l", "i", "j", "eng")
 
 
@@ -259,11 +262,15 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
     reading = read_english(topic, towns, year, english_read) if english else Reading()
     terms: dict[str, float] = dict(reading.terms)
     verbs: list[str] = []
+    asks_practice = bool(_EXAMPLE.search(text)) and not _QUANTITY.search(text.lower())
     tagged = tokenizer.tagged(topic)
     for word, flag in _rejoin(tagged, known) if known else tagged:
         scaffold = word in STOPWORDS or word in UNIT_GROUP or _SCAFFOLD.match(word)
         place = flag == "f"  # 底下, 下面, 里头: where, not what ("镇底下一共几个村")
-        if scaffold or place or english or not re.search(r"[\u4e00-\u9fffA-Za-z]", word) or word == "其他":
+        function = flag.startswith(_FUNCTION_FLAGS) or (flag == "a" and len(word) == 1)  # 着, 乱, 有啥, 好
+        cue = asks_practice and any(m.end() == len(word) for m in _EXAMPLE.finditer(word))  # 新花样: asked for
+        if scaffold or place or function or cue or english or not re.search(r"[\u4e00-\u9fffA-Za-z]", word) \
+                or word == "其他":
             continue
         terms[word] = 1.0 if flag.startswith(_NOUN_FLAGS) else 0.5
         if flag.startswith("v") and len(word) >= 2:
