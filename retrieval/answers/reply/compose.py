@@ -26,6 +26,7 @@ from retrieval.search.hybrid import Hit, Searcher
 
 EXAMPLE_COVERAGE = 0.4
 COMPARE_COVERAGE = 0.55
+EXAMPLE_PASSAGES = 10  # the best-ranked passages an example is chosen among, by how well each covers the question
 SOURCES = 5
 PASSAGES = 12  # best passages of a report whose figures are candidates
 ROWS = 12  # ledger rows of a report nearest the question by meaning, added to the candidates
@@ -171,7 +172,7 @@ def best_passage(query: Query, searcher: Searcher, hits: list[Hit], *,
     best: tuple[Hit, str, float] | None = None
     asks_problems = bool(PROBLEMS.search(query.text))
     best_score = 0.0
-    for hit in hits[:5]:
+    for hit in hits[:EXAMPLE_PASSAGES]:
         passage = searcher.corpus.passages[hit.row]
         cover = _cover(query, searcher, passage.clean + " ".join(passage.section)).meaning
         score = cover + 0.3 * hit.score
