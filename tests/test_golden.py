@@ -255,3 +255,10 @@ def test_unseen_docx_report(with_new_report: Engine) -> None:
     if [c.figure.text for c in compare.citations if c.figure] != ["104名", "63名", "48名"]:
         wrong.append("joins-comparisons")
     assert len(UNSEEN) + 1 - len(wrong) >= UNSEEN_RIGHT, wrong
+
+
+def test_bare_count_finds_its_figure_wherever_it_stands(seed_engine: Engine) -> None:
+    """"一共有几个村" has no other words to find a passage by: every figure that counts villages is a candidate."""
+    answer = seed_engine.ask("中塘镇下面一共有几个村？").to_json()
+    assert answer["found"] and answer["figures"][0]["text"].startswith("24个")
+    assert "全镇24个村" in answer["answer"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.answers.decide.features import FEATURES, PROBLEMS, Context, anchored, asks_people, features, names
-from retrieval.answers.decide.ledger import Entry, headline, sentences, stacked
+from retrieval.answers.decide.ledger import Entry, Row, headline, sentences, stacked
 from retrieval.answers.decide.scope import ScopeConfig, scope
 from retrieval.answers.meaning.matching import Match, coverage
 from retrieval.answers.question.query import Query
@@ -87,6 +87,14 @@ def _fits(query: Query, entry: Entry) -> bool:
     return not (figure.unit == "人次" and asks_people(query.text))  # "多少人" is never answered with visits (人次)
 
 
+def _counting(query: Query, near: list[Row]) -> set[int]:
+    """For a bare count ("一共几个村"), the rows of every passage whose figure counts that noun (24个村…): the
+    question has no other words to find their passages by."""
+    if not (query.bare and query.counted):
+        return set()
+    return {i for i, row in enumerate(near) if row.entry.after and names(query, row.entry.after, row.entry)}
+
+
 def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
                        report: Report | None = None) -> tuple[list[Entry], np.ndarray]:
     """Every fitting ledger row of the best passages ``hits`` and the rows of the other passages nearest the
@@ -104,7 +112,8 @@ def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
     order = np.argsort(-similarity, kind="stable")
     row_rank = {int(i): rank for rank, i in enumerate(order)}
     top = {h.row for h in hits[:PASSAGES]}
-    chosen = sorted({i for i, row in enumerate(near) if row.entry.row in top} | {int(i) for i in order[:ROWS]})
+    chosen = sorted({i for i, row in enumerate(near) if row.entry.row in top} | {int(i) for i in order[:ROWS]}
+                    | _counting(query, near))
     rows = np.array(sorted({near[i].entry.row for i in chosen}), dtype=np.int64)
     dense = dict(zip(rows.tolist(), searcher.passage_similarity(query.search, rows).tolist(), strict=True))
     ctx = Context(query, term_weight(searcher), functools.cache(searcher.bm25.__contains__))
