@@ -131,11 +131,11 @@ def test_the_reports_of_named_units_are_looked_up_in_report_order(config: Engine
 def test_milvus_figure_rows_carry_their_vector_when_it_fits_the_field() -> None:
     from retrieval.reports.figures import Figure
     from retrieval.store import FigureRow
-    from retrieval.store.milvus import _figure_json, _figure_row, _ledger_row
+    from retrieval.store.milvus_snapshot import figure_json, figure_row, ledger_row
 
     row = FigureRow(1, 2, (0, 9), Figure("63名", 63, "名", None, "调解员", 5, 8), (0, 9), (3, 9), 0, "")
     vector = np.linspace(-1, 1, 384, dtype=np.float32)
-    assert _ledger_row(_figure_json(row, "key", vector))[0] == row == _figure_row(_figure_json(row))
-    _, key, kept = _ledger_row(_figure_json(row, "key", vector))
+    assert ledger_row(figure_json(row, "key", vector))[0] == row == figure_row(figure_json(row))
+    _, key, kept = ledger_row(figure_json(row, "key", vector))
     assert key == "key" and kept is not None and np.array_equal(kept, vector)
-    assert _ledger_row(_figure_json(row, "key", np.zeros(4096, np.float32)))[1:] == ("", None)  # too long: not kept
+    assert ledger_row(figure_json(row, "key", np.zeros(4096, np.float32)))[1:] == ("", None)  # too long: not kept
