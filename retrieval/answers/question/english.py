@@ -119,15 +119,15 @@ class EnglishReader:
         if not wanted or not words:
             return Reading(seen=seen)
         phrase_vectors = self._embed(wanted)
-        common = phrase_vectors @ self._embed(self.common()).T
-        pairs = _pairs(wanted, words, phrase_vectors, self._embed(words), common)
+        near_common = phrase_vectors @ self._embed(self.common()).T
+        pairs = _pairs(wanted, words, phrase_vectors, self._embed(words), near_common)
         chosen = [zh for _, zh, _ in pairs]
         kept = [zh for zh in dict.fromkeys(chosen) if not any(zh != other and zh in other for other in chosen)]
         spoken = head(text)
         counted = next((zh for en, zh, _ in pairs if en == " ".join(spoken)), "") or next(
             (zh for en, zh, _ in pairs if en in spoken[-1:]), "")
-        common = set(self.common())  # 法律, 工作: a weak term, like a verb
-        terms = tuple((zh, 1.0 if flags[zh].startswith("n") and zh not in common else 0.5) for zh in kept)
+        weak = set(self.common())  # 法律, 工作: a weak term, like a verb
+        terms = tuple((zh, 1.0 if flags[zh].startswith("n") and zh not in weak else 0.5) for zh in kept)
         return Reading(terms, counted, tuple(pairs), seen)
 
     def common(self) -> list[str]:
