@@ -27,7 +27,8 @@ _LEAST = re.compile(r"最少|最低|哪个少|谁少|更少")
 _EXAMPLE = re.compile(r"例子|案例|做法|经验|举个|举例|讲一个|讲讲|怎么|如何|怎样|介绍|典型|措施|办法|亮点|具体做了什么|"
                       r"法子|招数|妙招|高招|新招|花样|门道|"
                       r"\b(?:example|how (?:does|do|did)|what (?:did|does|measures))\b", re.I)
-_QUANTITY = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条位户批天级期号]?|哪天|哪一天|什么时候|啥时候|何时|日期|几月|"
+_QUANTITY = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条位户批天级期号]?|"  # 哪几个镇: which, not how many
+                       r"哪天|哪一天|什么时候|啥时候|何时|日期|几月|"
                        r"多久|多长时间|多长|多大|多宽|多高|多远|多重|频次|频率|第几|哪年|哪个月|"
                        r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数|场次|件数|"
                        r"\bhow (?:many|much|often|long)\b|\bwhen\b|\bwhat (?:share|percentage|date|day)\b|"
@@ -198,7 +199,8 @@ def _kind(text: str, towns: Sequence[str]) -> str:
         return "compare"
     if not quantity:
         return "example"
-    if _BREAKDOWN.search(text) or len(re.findall(r"多少|(?<!哪)几", text)) >= 2 or len(_ENGLISH_ASKS.findall(text)) >= 2:
+    asks = len(re.findall(r"多少|(?<!哪)几", text))
+    if _BREAKDOWN.search(text) or asks >= 2 or len(_ENGLISH_ASKS.findall(text)) >= 2:
         return "multi"
     return "figure"
 
