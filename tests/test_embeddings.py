@@ -256,9 +256,9 @@ def test_materialize_is_idempotent(encoder: SentenceTransformerEncoder, cache_di
     assert not [p for p in target.parent.iterdir() if p.name.startswith(".")]  # no temp dirs left
 
 
-def test_materialize_replaces_stale_folder(tmp_path: Path) -> None:
-    target = tmp_path / "models" / "e5"
-    target.mkdir(parents=True)
+def test_materialize_replaces_stale_folder(encoder: SentenceTransformerEncoder, cache_dir: Path) -> None:
+    # The session's export is made stale in place: a second 476 MB copy would not fit on a small CI disk.
+    target = default_model_dir(cache_dir)
     (target / "junk.bin").write_bytes(b"left over")
     (target / MARKER).write_text('{"export_version": 0}', encoding="utf-8")  # an older export
     start = time.perf_counter()
