@@ -110,7 +110,7 @@ def test_ranker_learns_what_sets_the_answer_apart_from_its_rivals() -> None:
         marks = np.array([answerable and j == right for j in range(5)])
         return Example(f"report-{i % 4}", rows, marks, answerable, f"q{i}", tuple(f"{i}-{j}次" for j in range(5)))
 
-    train, held = [example(i) for i in range(90)], [example(i) for i in range(90, 150)]
+    train, held = [example(i) for i in range(150)], [example(i) for i in range(150, 210)]
     decision = fit(train)
     picks = [bool(e.right[decision.confidence(e.rows, e.texts)[0]]) for e in held if e.answerable]
     assert sum(picks) >= 0.8 * len(picks)

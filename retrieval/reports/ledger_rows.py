@@ -46,6 +46,13 @@ def _left_break(sentence: str, before: int) -> int:
 _ROW_LABEL = 20  # the longest label a table row opens with ("行标题：")
 
 
+def own_clause(sentence: str, start: int, end: int) -> str:
+    """The figure's own clause, between the breaks around it, without the clauses ``clause_span`` takes in:
+    "已完成142件" of "项目清单145件，已完成142件"."""
+    rights = [i for i in (sentence.find(ch, end) for ch in CLAUSE_BREAKS) if i >= 0]
+    return sentence[_left_break(sentence, start):min(rights, default=len(sentence))]
+
+
 def clause_span(sentence: str, start: int, end: int) -> tuple[int, int]:
     """Where the clause holding a figure begins and ends; a clause that is nothing but figures
     ("98批次，385人次", a table row's "2023年12件；2024年18件") takes in the clauses before it, up to

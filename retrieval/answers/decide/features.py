@@ -13,19 +13,23 @@ import numpy as np
 from retrieval.answers.decide.ledger import Entry
 from retrieval.answers.meaning.matching import coverage, head_match, match, missing_weight
 from retrieval.answers.question.query import Query
+from retrieval.reports.ledger_rows import own_clause
 
 FEATURES = (
-    "clause_exact", "clause_head", "clause_meaning", "sentence_meaning", "passage_meaning",
+    "clause_exact", "clause_head", "clause_meaning", "own_meaning", "sentence_meaning", "passage_meaning",
     "anchored", "counted_head", "counted_after_match", "counted_after_other", "person_times_for_person",
     "missing_noun", "missing_noun_clause", "part_missing", "whole_missing", "zoned_exact", "zoned_meaning",
     "context_meaning",
-    "row_similarity", "row_similarity_rank", "passage_similarity", "passage_score", "passage_rank",
+    "row_similarity", "row_similarity_lead", "passage_similarity", "passage_score", "passage_rank",
     "unit_asked", "unit_free", "year_other", "year_same", "predicate", "total_word", "first_in_sentence",
     "problem_section", "english", "inherited", "no_town", "place_missing", "missing_known", "missing_unknown",
 )
 # Sections on shortcomings and next year's plans: a practice or result is not told there.
 PROBLEMS = re.compile(r"问题|不足|短板|差距|困难|下一步|计划|打算|思路|展望|202\d年工作")
 ZONES = (1.0, 0.9, 0.6, 0.35)
+# How far a row's similarity to the question falls behind the nearest row's: 1 for the nearest, 0.5 for a row
+# 0.05 behind. Not its rank: two rows of one sentence are 0.01 apart, and ranks would set them far apart.
+ROW_GAP_SCALE = 20.0
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _TOTAL = ("全镇", "全乡", "全街道", "全区", "全县", "共计", "总计", "合计", "总共", "共有", "累计", "共")
 
@@ -105,7 +109,7 @@ def anchored(query: Query, entry: Entry) -> bool:
 
 
 def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, report_year: int,
-             row_similarity: float, row_rank: int, passage_similarity: float, passage_score: float,
+             row_similarity: float, row_gap: float, passage_similarity: float, passage_score: float,
              passage_rank: int) -> np.ndarray:
     """The feature vector of ``entry`` for the question in ``ctx`` (order of ``FEATURES``)."""
     query, figure = ctx.query, entry.figure
@@ -123,6 +127,8 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "clause_exact": clause.exact,
         "clause_head": clause.head,
         "clause_meaning": clause.meaning,
+        "own_meaning": coverage(query.terms, figure.subject + own_clause(entry.sentence, figure.start, figure.end),
+                                ctx.weight).meaning,
         "sentence_meaning": sentence.meaning,
         "passage_meaning": passage.meaning,
         "anchored": float(anchored(query, entry)),
@@ -138,7 +144,7 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "zoned_meaning": _zoned(query, ctx, figure.subject, own, entry.sentence, passage_text + section, "meaning"),
         "context_meaning": coverage(query.context, own, ctx.weight).meaning if query.context else 0.0,
         "row_similarity": row_similarity,
-        "row_similarity_rank": 1.0 / (1 + row_rank),
+        "row_similarity_lead": 1.0 / (1 + ROW_GAP_SCALE * row_gap),
         "passage_similarity": passage_similarity,
         "passage_score": passage_score,
         "passage_rank": 1.0 / (1 + passage_rank),

@@ -343,7 +343,7 @@ def split_parts(text: str) -> list[str]:
     """The questions inside one message: clauses that each ask for a figure (the others join the one before;
     "都是哪几类" asks for a breakdown, not another figure)."""
     asks = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条位户批天]?|哪天|什么时候|[完成办结处理]率|金额|人数|"
-                      r"\b[Hh]ow (?:many|much)\b")
+                      r"\b[Hh]ow (?:many|much|often|long)\b|\b[Ww]hat (?:share|percentage|proportion|rate|percent)\b")
     pieces: list[str] = []
     for clause in filter(None, (p.strip() for p in re.split(r"[？?；;。！!，,]", text))):
         listed = _EACH.match(clause)  # "民事、行政诉讼、行政复议各几起": one question per item listed

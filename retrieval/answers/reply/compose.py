@@ -10,7 +10,7 @@ closest passage. A figure from another town or another indicator is never offere
 import functools
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -110,7 +110,6 @@ def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
     scores = {h.row: (rank, h.score) for rank, h in enumerate(hits)}
     similarity = stacked(near) @ searcher.query_vector(query.search).astype(np.float32)
     order = np.argsort(-similarity, kind="stable")
-    row_rank = {int(i): rank for rank, i in enumerate(order)}
     top = {h.row for h in hits[:PASSAGES]}
     chosen = sorted({i for i, row in enumerate(near) if row.entry.row in top} | {int(i) for i in order[:ROWS]}
                     | _counting(query, near))
@@ -126,7 +125,8 @@ def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
         rank, score = scores[entry.row]
         matrix.append(features(ctx, entry, passage_text=passage.clean, section=" ".join(passage.section),
                                report_year=searcher.corpus.reports[passage.doc_id].year,
-                               row_similarity=float(similarity[i]), row_rank=row_rank[i],
+                               row_similarity=float(similarity[i]),
+                               row_gap=float(similarity[order[0]] - similarity[i]),
                                passage_similarity=dense[entry.row], passage_score=score, passage_rank=rank))
         entries.append(entry)
     return entries, (np.stack(matrix) if matrix else np.zeros((0, len(FEATURES)), np.float32))
@@ -232,16 +232,17 @@ def answer_figure(query: Query, searcher: Searcher, reports: list[Report],
 def answer_parts(query: Query, searcher: Searcher, reports: list[Report],
                  config: ScopeConfig = DEFAULT_SCOPE) -> Answer:
     """Several figures asked at once: each part answered on its own, in the order asked."""
-    citations, missing, sources = [], [], []
+    citations, missing, sources, first = [], [], [], None
     for part in query.parts:
         answer = answer_figure(part, searcher, reports, config)
+        first = first or answer
         if answer.found and answer.kind == "figure":
             citations += [c for c in answer.citations if c not in citations]
         else:
             missing.append(_topic(part))
         sources += answer.sources
-    if not citations:
-        return none_answer(query, searcher, reports, [])
+    if not citations:  # the first part's "not found", with the passage closest to it
+        return replace(first, question=query.text) if first else none_answer(query, searcher, reports, [])
     label = citations[0].source.report.label
     ranked = tuple(dict.fromkeys(sources))[:SOURCES]
     return Answer(query.text, "multi", True, label, tuple(citations), tuple(missing), ranked)
