@@ -9,6 +9,7 @@ import pytest
 from bot.cli import main
 from retrieval.answers.decide.ledger import CSV_FIELDS, passage_entries, sentences
 from retrieval.reports.documents import Passage
+from retrieval.reports.ledger_rows import own_clause
 from retrieval.search.tokenize import Tokenizer
 
 # Sentences copied from seeds/; each row: the figure, its clause, the noun right after it ("" when none follows).
@@ -42,6 +43,14 @@ def test_passage_entries(tokenizer: Tokenizer, text: str, rows: list[tuple[str, 
     assert [(e.figure.text, e.clause, e.after) for e in entries] == rows
     assert all(e.row == 7 and e.sentence == text for e in entries)
     assert [e.position for e in entries] == list(range(len(rows)))
+
+
+def test_own_clause_leaves_out_the_borrowed_subject(tokenizer: Tokenizer) -> None:
+    text = "我镇受理各类来信177件，除4件正在办理外其余全部受理完毕。"
+    total, part = passage_entries(0, Passage("doc", (), text), tokenizer.tagged)
+    assert part.clause == "我镇受理各类来信177件，除4件正在办理外其余全部受理完毕"  # the subject it borrows
+    own = [own_clause(e.sentence, e.figure.start, e.figure.end) for e in (total, part)]
+    assert own == ["我镇受理各类来信177件", "除4件正在办理外其余全部受理完毕"]
 
 
 def test_entries_follow_sentences(tokenizer: Tokenizer) -> None:

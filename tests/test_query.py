@@ -142,6 +142,8 @@ def test_kind(tokenizer: Tokenizer, question: str, kind: str, most: bool, quanti
     pytest.param("中塘镇有几个调解员？", ("person",), id="ji-ge-mediators"),
     pytest.param("各镇的网格员有多少？", ("person",), id="noun-grid-workers-not-visits"),
     pytest.param("太平镇法律咨询的人数有多少？", ("person", "person_times"), id="renshu"),
+    pytest.param("两个镇的安全生产罚款哪个多？", ("money",), id="noun-fines-are-money"),
+    pytest.param("专项经费有多少？", ("money",), id="noun-funds-are-money"),
 ])
 def test_measure_word_groups(tokenizer: Tokenizer, question: str, groups: tuple[str, ...]) -> None:
     assert _ask(tokenizer, question).groups == groups
@@ -209,6 +211,8 @@ def test_question_alone_ignores_an_empty_history(tokenizer: Tokenizer) -> None:
     pytest.param("全街道涉诉案件共多少起？民事、行政诉讼、行政复议各几起",
                  ["全街道涉诉案件共多少起", "民事几起", "行政诉讼几起", "行政复议几起"], id="items-listed-each"),
     pytest.param("社区戒毒、社区康复的各有多少人", ["社区戒毒多少人", "社区康复的多少人"], id="each-alone"),
+    pytest.param("How many letters were received, and what share was handled?",
+                 ["How many letters were received", "and what share was handled"], id="english-what-share"),
 ])
 def test_split_parts(text: str, parts: list[str]) -> None:
     from retrieval.answers.question.query import split_parts

@@ -72,6 +72,7 @@ _HEAD_UNITS = (
     (re.compile(r"(?:群众|对象|来访者)$"), ("person", "person_times")),  # people served are often counted in visits
     (re.compile(r"(?:[员者]|(?<!法)人|人员|干部|律师|志愿者)$"), ("person",)),  # 残疾人, 明白人; not 法人
     (re.compile(r"(?:纠纷|案件|案子|积案|诉求)$"), ("case",)),
+    (re.compile(r"(?:罚款|罚金|罚没款|经费|资金|金额|款项|补贴|补助|奖金|奖励金|收入)$"), ("money",)),
     (re.compile(r"(?:企业|单位|公司|商户)$"), ("org", "visit", "generic")),
     (re.compile(r"(?:活动|讲座|培训|会议|检查|宣传|演练|比赛)$"), ("times", "person_times")),
     (re.compile(r"(?:资料|材料|手册|文书|协议书|宣传单|明白纸|决定书|制度|清单|意见|建议)$"), ("item",)),
