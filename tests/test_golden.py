@@ -262,3 +262,13 @@ def test_bare_count_finds_its_figure_wherever_it_stands(seed_engine: Engine) -> 
     answer = seed_engine.ask("中塘镇下面一共有几个村？").to_json()
     assert answer["found"] and answer["figures"][0]["text"].startswith("24个")
     assert "全镇24个村" in answer["answer"]
+
+
+@pytest.mark.parametrize("question", [
+    "关坝镇有多少名执法人员没考过执法证？",  # the report gives those who passed
+    "岩山镇每个网格平均配几个网格员？",  # it gives the grid workers in all
+    "增福镇明年打算搞多少次执法检查？",  # it gives this year's inspections
+])
+def test_a_qualified_question_is_not_answered_with_the_plain_figure(reports_engine: Engine, question: str) -> None:
+    answer = reports_engine.ask(question).to_json()
+    assert not answer["found"] and answer["figures"] == []

@@ -349,3 +349,26 @@ def test_everyday_words_the_reports_never_use_are_searched_by_the_reports_words(
     query = understand("中塘普法活动受益的老百姓有多少人次", (), TOWNS, tokenizer, known)
     assert "群众" in query.search and "群众" not in query.text
     assert understand("中塘普法活动受益的群众有多少人次", (), TOWNS, tokenizer, known).search.split()[1:] == []
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    pytest.param("有多少名执法人员没考过执法证", ("negated",), id="not-passed"),
+    pytest.param("还剩几件没办完？", ("negated",), id="not-done"),
+    pytest.param("有没有镇搞村务公开的做法", (), id="you-mei-you-is-no-negation"),
+    pytest.param("每个网格平均配几个网格员", ("average",), id="average"),
+    pytest.param("明年打算搞多少次执法检查", ("planned",), id="plan"),
+    pytest.param("太平镇有多少人民调解员？", (), id="plain"),
+])
+def test_qualifiers_asked(text: str, names: tuple[str, ...]) -> None:
+    from retrieval.answers.question.qualifiers import asked
+
+    assert asked(text) == names
+
+
+def test_qualifiers_carried() -> None:
+    from retrieval.answers.question.qualifiers import carried
+
+    assert carried(("negated",), "除3件待审核通过外均已及时办理")
+    assert not carried(("negated",), "14名执法人员通过执法证考试")
+    assert carried(("planned",), "下一步工作打算 对2-3个村派驻法治讲师")
+    assert carried((), "任何句子")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from retrieval.answers.meaning.synonyms import DOMAIN, thesaurus
+from retrieval.answers.question import qualifiers
 from retrieval.answers.question.english import EnglishRead, Reading, read_english
 from retrieval.answers.question.towns import TownIndex, aliases, stem
 from retrieval.reports.documents import towns_in
@@ -119,6 +120,7 @@ class Query:
     within: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # "志愿者里党员有多少": (志愿者,), (党员,)
     places: tuple[str, ...] = ()  # villages and communities it names ("红溪村")
     report_date: bool = False  # asks when the report itself was signed ("报告是哪天报的")
+    qualifiers: tuple[str, ...] = ()  # what the figure must say too: not done, an average, a plan
 
     earlier: str = ""  # in a conversation, the topic words of the question before that this one lacks
     reworded: str = ""  # the reports' words for its everyday words they never use (一把手 → 主要领导)
@@ -307,6 +309,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         cue=bool(_EXAMPLE.search(text)),
         verbs=tuple(verbs),
         report_date=bool(_REPORT_DATE.search(text)),
+        qualifiers=qualifiers.asked(text),
         reworded=" ".join(dict.fromkeys(reworded)),
     )
 

@@ -18,6 +18,7 @@ from retrieval.answers.decide.features import FEATURES, PROBLEMS, Context, ancho
 from retrieval.answers.decide.ledger import Entry, Row, headline, sentences, stacked
 from retrieval.answers.decide.scope import ScopeConfig, scope
 from retrieval.answers.meaning.matching import Match, coverage
+from retrieval.answers.question.qualifiers import carried
 from retrieval.answers.question.query import Query
 from retrieval.answers.reply.answer import Answer, Citation, Source
 from retrieval.reports.documents import Passage, Report
@@ -68,7 +69,7 @@ def term_weight(searcher: Searcher) -> Callable[[str, float], float]:
     return weight
 
 
-def _fits(query: Query, entry: Entry) -> bool:
+def _fits(query: Query, entry: Entry, section: tuple[str, ...] = ()) -> bool:
     figure = entry.figure
     if figure.group not in query.groups if query.groups else figure.group in ("date", "frequency"):
         return False  # the measure word first: it is the cheapest test, and most figures fail it
@@ -84,6 +85,8 @@ def _fits(query: Query, entry: Entry) -> bool:
         return False  # "有多少个村": only a figure followed by 村 counts villages
     if query.bare and entry.sentence.startswith(entry.after + "的", figure.end):
         return False  # "11个村委的治安监控接入…" counts the villages that did something, not all of them
+    if not carried(query.qualifiers, entry.sentence + " ".join(section)):
+        return False  # "没考过执法证的": a sentence that says nothing of those who did not pass
     return not (figure.unit == "人次" and asks_people(query.text))  # "多少人" is never answered with visits (人次)
 
 
@@ -119,9 +122,9 @@ def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
     entries, matrix = [], []
     for i in chosen:
         entry = near[i].entry
-        if not _fits(query, entry):
-            continue
         passage = searcher.corpus.passages[entry.row]
+        if not _fits(query, entry, passage.section):
+            continue
         rank, score = scores[entry.row]
         matrix.append(features(ctx, entry, passage_text=passage.clean, section=" ".join(passage.section),
                                report_year=searcher.corpus.reports[passage.doc_id].year,
@@ -213,7 +216,8 @@ def answer_figure(query: Query, searcher: Searcher, reports: list[Report],
     over many reports, only the reports its candidates fall in are decided (``retrieval.answers.decide.scope``).
     """
     where = scope(query, searcher, reports, config,
-                  lambda row: any(_fits(query, r.entry) for r in searcher.ledger.at(row)))
+                  lambda row: any(_fits(query, r.entry, searcher.corpus.passages[row].section)
+                                  for r in searcher.ledger.at(row)))
     ranked = searcher.rank_each(query.search, where.decide)
     results = [(report, *best_figure(query, searcher, report, ranked[report.doc_id])) for report in where.decide]
     found = [(report, cand, hits) for report, cand, hits in results if cand is not None]
