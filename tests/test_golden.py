@@ -272,3 +272,9 @@ def test_bare_count_finds_its_figure_wherever_it_stands(seed_engine: Engine) -> 
 def test_a_qualified_question_is_not_answered_with_the_plain_figure(reports_engine: Engine, question: str) -> None:
     answer = reports_engine.ask(question).to_json()
     assert not answer["found"] and answer["figures"] == []
+
+
+def test_an_ordinal_question_takes_the_phase_before_its_noun(seed_engine: Engine) -> None:
+    """"第几期": in "项目二期农业大棚" the noun after the figure is what the phase builds, not what is counted."""
+    answer = seed_engine.ask("中塘镇农光互补项目建到第几期？").to_json()
+    assert answer["found"] and answer["figures"][0]["text"].endswith("二期")

@@ -79,8 +79,9 @@ def _fits(query: Query, entry: Entry, section: tuple[str, ...] = ()) -> bool:
         return False  # "除了主要领导": not the leaders' figure
     if query.terms and not query.english and not anchored(query, entry):
         return False  # the figure's own words must name what was asked (by word, head noun or synonym)
-    if entry.after and query.terms and not query.english and not names(query, entry.after, entry):
-        return False  # "19个村…" counts villages, whatever else its clause mentions
+    if entry.after and query.terms and not query.english and "第几" not in query.text \
+            and not names(query, entry.after, entry):
+        return False  # "19个村…" counts villages, whatever else its clause mentions (not "第几期": 二期农业大棚)
     if query.bare and query.counted and not (entry.after and names(query, entry.after, entry)):
         return False  # "有多少个村": only a figure followed by 村 counts villages
     if query.bare and entry.sentence.startswith(entry.after + "的", figure.end):
