@@ -368,7 +368,9 @@ def test_qualifiers_asked(text: str, names: tuple[str, ...]) -> None:
 def test_qualifiers_carried() -> None:
     from retrieval.answers.question.qualifiers import carried
 
-    assert carried(("negated",), "除3件待审核通过外均已及时办理")
-    assert not carried(("negated",), "14名执法人员通过执法证考试")
-    assert carried(("planned",), "下一步工作打算 对2-3个村派驻法治讲师")
-    assert carried((), "任何句子")
+    sentence = "网格员信访代办事项共受理119件，除3件待审核通过外均已及时办理"
+    assert carried(("negated",), "除3件待审核通过外均已及时办理", sentence)
+    assert not carried(("negated",), "网格员信访代办事项共受理119件", sentence)  # all of them, not those left
+    assert carried(("planned",), "对2-3个村派驻法治讲师", "对2-3个村派驻法治讲师 下一步工作打算")
+    assert not carried(("planned",), "开展执法检查220余次", "开展执法检查220余次")
+    assert carried((), "任何句子", "")

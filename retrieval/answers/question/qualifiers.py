@@ -8,21 +8,23 @@ carrying it uses.
 
 import re
 
-# name → (how a question asks it, how a report's sentence says it)
-QUALIFIERS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+# name → (how a question asks it, how a report says it, whether the figure's own clause must say it rather
+# than its sentence or section: "除3件待审核通过外" is not done, "共受理119件，除3件…" is all of them)
+QUALIFIERS: dict[str, tuple[re.Pattern[str], re.Pattern[str], bool]] = {
     "negated": (re.compile(r"(?<!有)(?:没|未|尚未|还没)(?!有(?:多少|几))[\u4e00-\u9fff]"),
-                re.compile(r"[未没尚待仍剩不]|正在|除.{0,20}外")),
-    "average": (re.compile(r"平均|人均|每(?:场|次|个|人|户|村|名)平均"), re.compile(r"平均|人均|每")),
+                re.compile(r"[未没尚待仍剩不]|正在|除.{0,20}外"), True),
+    "average": (re.compile(r"平均|人均|每(?:场|次|个|人|户|村|名)平均"), re.compile(r"平均|人均|每"), False),
     "planned": (re.compile(r"打算|计划|明年|下一步|预计"),
-                re.compile(r"计划|打算|下一步|预计|力争|争取|目标|拟|将")),
+                re.compile(r"计划|打算|下一步|预计|力争|争取|目标|拟|将"), False),
 }
 
 
 def asked(text: str) -> tuple[str, ...]:
     """The qualifiers a question asks for."""
-    return tuple(name for name, (question, _) in QUALIFIERS.items() if question.search(text))
+    return tuple(name for name, (question, *_) in QUALIFIERS.items() if question.search(text))
 
 
-def carried(names: tuple[str, ...], sentence: str) -> bool:
-    """Whether ``sentence`` says every qualifier in ``names``."""
-    return all(QUALIFIERS[name][1].search(sentence) for name in names)
+def carried(names: tuple[str, ...], own: str, around: str) -> bool:
+    """Whether a figure says every qualifier in ``names``: in its ``own`` clause, or (for those that may stand
+    apart from it) in the sentence and section ``around`` it."""
+    return all(QUALIFIERS[name][1].search(own if QUALIFIERS[name][2] else around) for name in names)

@@ -324,8 +324,8 @@ def follow(query: Query, previous: Query | None, conversation: bool = True) -> Q
     one asked before it, rather than the whole of a question it is a part of)."""
     if previous is None:
         return query
-    if conversation:
-        earlier = [t for t, _ in previous.terms if t not in query.text]
+    if conversation:  # the topic of the conversation so far: "处理率呢？" then "还剩几件没办完？"
+        earlier = [t for t, _ in (*previous.terms, *previous.context) if t not in query.text]
         query = replace(query, earlier=" ".join(dict.fromkeys(earlier)))
     if not query.towns and not query.unknown_towns and query.kind != "compare" and previous.kind != "compare":
         query = replace(query, towns=previous.towns, year=query.year or previous.year)
@@ -340,7 +340,8 @@ def follow(query: Query, previous: Query | None, conversation: bool = True) -> Q
         # "其中重点人员呢？" after "…有多少社区矫正对象": the same question, asked of another thing
         return replace(query, kind="figure", groups=query.groups or previous.groups, quantity=True,
                        context=previous.terms)
-    return replace(query, context=previous.terms)
+    context = (dict(previous.context) | dict(previous.terms)) if conversation else dict(previous.terms)
+    return replace(query, context=tuple(context.items()))
 
 
 def split_parts(text: str) -> list[str]:

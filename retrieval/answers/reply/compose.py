@@ -23,6 +23,7 @@ from retrieval.answers.question.query import Query
 from retrieval.answers.reply.answer import Answer, Citation, Source
 from retrieval.reports.documents import Passage, Report
 from retrieval.reports.figures import Figure
+from retrieval.reports.ledger_rows import own_clause
 from retrieval.search.hybrid import Hit, Searcher
 
 EXAMPLE_COVERAGE = 0.4
@@ -86,7 +87,8 @@ def _fits(query: Query, entry: Entry, section: tuple[str, ...] = ()) -> bool:
         return False  # "有多少个村": only a figure followed by 村 counts villages
     if query.bare and entry.sentence.startswith(entry.after + "的", figure.end):
         return False  # "11个村委的治安监控接入…" counts the villages that did something, not all of them
-    if not carried(query.qualifiers, entry.sentence + " ".join(section)):
+    if query.qualifiers and not carried(query.qualifiers, own_clause(entry.sentence, figure.start, figure.end),
+                                        entry.sentence + " ".join(section)):
         return False  # "没考过执法证的": a sentence that says nothing of those who did not pass
     return not (figure.unit == "人次" and asks_people(query.text))  # "多少人" is never answered with visits (人次)
 
