@@ -144,6 +144,7 @@ def test_kind(tokenizer: Tokenizer, question: str, kind: str, most: bool, quanti
     pytest.param("太平镇法律咨询的人数有多少？", ("person", "person_times"), id="renshu"),
     pytest.param("两个镇的安全生产罚款哪个多？", ("money",), id="noun-fines-are-money"),
     pytest.param("专项经费有多少？", ("money",), id="noun-funds-are-money"),
+    pytest.param("河道整治种了多少株树？", ("uncounted",), id="plants-are-not-in-the-ledger"),
 ])
 def test_measure_word_groups(tokenizer: Tokenizer, question: str, groups: tuple[str, ...]) -> None:
     assert _ask(tokenizer, question).groups == groups
@@ -358,6 +359,9 @@ def test_everyday_words_the_reports_never_use_are_searched_by_the_reports_words(
     pytest.param("每个网格平均配几个网格员", ("average",), id="average"),
     pytest.param("明年打算搞多少次执法检查", ("planned",), id="plan"),
     pytest.param("太平镇有多少人民调解员？", (), id="plain"),
+    pytest.param("其他干部接访下访了多少次", ("others",), id="the-others"),
+    pytest.param("那其他镇呢？", (), id="other-towns-are-a-follow-up"),
+    pytest.param("今年新增刑满释放人员多少", ("added",), id="added"),
 ])
 def test_qualifiers_asked(text: str, names: tuple[str, ...]) -> None:
     from retrieval.answers.question.qualifiers import asked

@@ -36,6 +36,7 @@ _QUANTITY = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条
                        r"\b(?:rate|share|percentage|proportion|amount|total|number|sum|count)\b")
 _BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有哪|具体|其中|构成|明细|分项|什么人|做了什么|包括")
 _ASKED_UNIT = re.compile(r"(?:多少|(?<!哪)几)\s*(" + "|".join(sorted(UNIT_GROUP, key=len, reverse=True)) + ")")
+_UNCOUNTED = re.compile(r"(?:多少|(?<!哪)几)\s*[株棵只头匹尾]")  # classifiers of plants and animals
 _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
 _SCAFFOLD = re.compile(r"^(多少.*|多[长大宽高远重久].*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|"
                        r"金额|次数|件数|场次|钱|多少钱|比例|比率|占比|百分比|频率|频次|日期|时间|几号|面积|"
@@ -192,6 +193,8 @@ def _groups(text: str, topic: str, nouns: list[str], counted: str = "") -> tuple
     if asked:
         group = UNIT_GROUP[asked.group(1)]
         return ("person", "person_times") if asked.group(1) == "人" else (group,)
+    if _UNCOUNTED.search(text):  # "多少株美人蕉": no figure the ledger holds is counted so
+        return ("uncounted",)
     return by_noun
 
 
