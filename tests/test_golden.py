@@ -278,3 +278,11 @@ def test_an_ordinal_question_takes_the_phase_before_its_noun(seed_engine: Engine
     """"第几期": in "项目二期农业大棚" the noun after the figure is what the phase builds, not what is counted."""
     answer = seed_engine.ask("中塘镇农光互补项目建到第几期？").to_json()
     assert answer["found"] and answer["figures"][0]["text"].endswith("二期")
+
+
+def test_each_ones_figure_answers_only_a_question_about_each(reports_engine: Engine) -> None:
+    """"全镇每个职能科室都有2名以上…具备了执法资格": each office's figure, not how many there are in all."""
+    total = reports_engine.ask("陶家镇全镇具备执法资格的总共有多少人？").to_json()
+    assert "2名以上" not in [f["text"] for f in total["figures"]]
+    each = reports_engine.ask("陶家镇每个科室至少有几名执法人员？").to_json()
+    assert each["found"] and each["figures"][0]["text"].endswith("2名以上")

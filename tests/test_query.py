@@ -145,6 +145,7 @@ def test_kind(tokenizer: Tokenizer, question: str, kind: str, most: bool, quanti
     pytest.param("两个镇的安全生产罚款哪个多？", ("money",), id="noun-fines-are-money"),
     pytest.param("专项经费有多少？", ("money",), id="noun-funds-are-money"),
     pytest.param("河道整治种了多少株树？", ("uncounted",), id="plants-are-not-in-the-ledger"),
+    pytest.param("一共有几个职能科室？", ("org", "visit", "generic"), id="offices-are-organisations"),
 ])
 def test_measure_word_groups(tokenizer: Tokenizer, question: str, groups: tuple[str, ...]) -> None:
     assert _ask(tokenizer, question).groups == groups

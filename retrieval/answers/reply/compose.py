@@ -9,6 +9,7 @@ closest passage. A figure from another town or another indicator is never offere
 
 import functools
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -74,6 +75,7 @@ def _fits(query: Query, entry: Entry, section: tuple[str, ...] = ()) -> bool:
     figure = entry.figure
     if figure.group not in query.groups if query.groups else figure.group in ("date", "frequency"):
         return False  # the measure word first: it is the cheapest test, and most figures fail it
+    own = own_clause(entry.sentence, figure.start, figure.end)
     if query.bare and entry.sentence[max(figure.start - 1, 0):figure.start] in _PREPOSITIONS:
         return False  # "在6个村建立…" says where something was done, not how many villages there are
     if query.excluded and any(word in entry.clause for word in query.excluded):
@@ -87,10 +89,14 @@ def _fits(query: Query, entry: Entry, section: tuple[str, ...] = ()) -> bool:
         return False  # "有多少个村": only a figure followed by 村 counts villages
     if query.bare and entry.sentence.startswith(entry.after + "的", figure.end):
         return False  # "11个村委的治安监控接入…" counts the villages that did something, not all of them
-    if query.qualifiers and not carried(query.qualifiers, own_clause(entry.sentence, figure.start, figure.end),
-                                        entry.sentence + " ".join(section)):
+    if figure.group != "frequency" and "每" in own[:own.find(figure.text)] and not _PER_UNIT.search(query.text):
+        return False  # "每个科室2名以上" is each one's figure, not the total asked for
+    if query.qualifiers and not carried(query.qualifiers, own, entry.sentence + " ".join(section)):
         return False  # "没考过执法证的": a sentence that says nothing of those who did not pass
     return not (figure.unit == "人次" and asks_people(query.text))  # "多少人" is never answered with visits (人次)
+
+
+_PER_UNIT = re.compile(r"每|各|平均|人均|单个|一个")  # the question asks each one's figure
 
 
 def _counting(query: Query, near: list[Row]) -> set[int]:
