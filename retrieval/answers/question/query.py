@@ -15,7 +15,7 @@ from functools import cache
 from retrieval.answers.meaning.synonyms import DOMAIN, thesaurus
 from retrieval.answers.question import qualifiers
 from retrieval.answers.question.english import EnglishRead, Reading, read_english
-from retrieval.answers.question.towns import TownIndex, aliases, stem
+from retrieval.answers.question.towns import TownIndex, aliases, places, stem
 from retrieval.reports.documents import towns_in
 from retrieval.reports.figures import UNIT_GROUP
 from retrieval.search.tokenize import STOPWORDS, Tokenizer
@@ -64,8 +64,6 @@ _TOPIC_UNITS = (
 # "注册志愿者里党员有多少", "被处罚的企业中危化企业几家": a part of a whole is asked for.
 _WITHIN = re.compile(r"([\u4e00-\u9fff]{2,12}?)(?:里面|里头|当中|之中|其中|里|中)(?:的)?([\u4e00-\u9fff]{1,8}?)"
                      r"(?:有|占|是|为)?(?:多少|几)")
-_PLACE = re.compile(r"(?<![各每全本该哪几个多少共])([\u4e00-\u9fff]{2,3}(?:村|社区))(?!民|委|里|干部|级|规|务|庄)")
-_NOT_PLACE = re.compile(r"^(?:各|每|全|本|该|哪|几|多少|共|一共|行政|农村|乡村|城乡|新农|村村|一个|整个|所有|示范)")
 # "除了主要领导，其他干部…", "不算沥青那块": words the figure must not be about.
 _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|排除)([^，,。？?；;]{1,12}?)"
                        r"(?:以外|之外|外|那块|那部分|那一块|部分)?(?=[，,。？?；;）)]|以外|之外|外|$)")
@@ -308,7 +306,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         bare=bare,
         counted=counted_noun,
         within=within,
-        places=tuple(p for p in _PLACE.findall(topic) if not _NOT_PLACE.match(p) and not re.search("[几个多少有]", p)),
+        places=places(topic),
         cue=bool(_EXAMPLE.search(text)),
         verbs=tuple(verbs),
         report_date=bool(_REPORT_DATE.search(text)),

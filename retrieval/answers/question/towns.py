@@ -120,3 +120,13 @@ class TownIndex:
                 always = tuple(keys.pop("", ()))  # an empty pinyin is in every text
                 self._sounds = (_automaton(keys), always)
             return self._sounds
+
+
+_PLACE = re.compile(r"(?<![各每全本该哪几个多少共])([\u4e00-\u9fff]{2,3}(?:村|社区))(?!民|委|里|干部|级|规|务|庄)")
+_NOT_PLACE = re.compile(r"^(?:各|每|全|本|该|哪|几|多少|共|一共|行政|农村|乡村|城乡|新农|村村|一个|整个|所有|示范)")
+
+
+def places(text: str) -> tuple[str, ...]:
+    """The villages and communities ``text`` names ("红溪村", not "各村" or "几个村")."""
+    return tuple(p for p in _PLACE.findall(text) if not _NOT_PLACE.match(p) and not re.search("[几个多少有]", p))
+
