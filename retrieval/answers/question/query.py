@@ -64,7 +64,7 @@ _TOPIC_UNITS = (
 # "注册志愿者里党员有多少", "被处罚的企业中危化企业几家": a part of a whole is asked for.
 _WITHIN = re.compile(r"([\u4e00-\u9fff]{2,12}?)(?:里面|里头|当中|之中|其中|里|中)(?:的)?([\u4e00-\u9fff]{1,8}?)"
                      r"(?:有|占|是|为)?(?:多少|几)")
-# "除了主要领导，其他干部…", "不算沥青那块": words the figure must not be about.
+# "除了主要领导，其他干部…", "不算绿化那块": words the figure must not be about.
 _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|排除)([^，,。？?；;]{1,12}?)"
                        r"(?:以外|之外|外|那块|那部分|那一块|部分)?(?=[，,。？?；;）)]|以外|之外|外|$)")
 # The head noun of the topic (its last noun) says what is counted: 网格员 are people, 宣传资料 are items.
@@ -225,7 +225,8 @@ def _rejoin(tagged: list[tuple[str, str]], known: Callable[[str], bool]) -> list
         while joined and used < len(joined):
             pieces.append(tagged[i + len(pieces)][0])
             used += len(pieces[-1])
-        if joined and any(len(p) == 1 or not known(p) for p in pieces):
+        split = used > len(joined) and known(pieces[-1])  # "和行" would cut a word of the reports: 行政处罚
+        if joined and not split and any(len(p) == 1 or not known(p) for p in pieces):
             out.append((joined, "n"))
             rest = used - len(joined)
             if rest:
@@ -325,7 +326,7 @@ def follow(query: Query, previous: Query | None, conversation: bool = True) -> Q
     one asked before it, rather than the whole of a question it is a part of)."""
     if previous is None:
         return query
-    if conversation:  # the topic of the conversation so far: "处理率呢？" then "还剩几件没办完？"
+    if conversation:  # the topic of the conversation so far: "处理率呢？" then "还有几件在办？"
         earlier = [t for t, _ in (*previous.terms, *previous.context) if t not in query.text]
         query = replace(query, earlier=" ".join(dict.fromkeys(earlier)))
     if not query.towns and not query.unknown_towns and query.kind != "compare" and previous.kind != "compare":
