@@ -34,6 +34,7 @@ SOURCES = 5
 PASSAGES = 12  # best passages of a report whose figures are candidates
 ROWS = 12  # ledger rows of a report nearest the question by meaning, added to the candidates
 _PREPOSITIONS = tuple("在对向为于从")
+_PER_UNIT = re.compile(r"每|各|平均|人均|单个|一个")  # the question asks each one's figure
 DEFAULT_SCOPE = ScopeConfig()
 
 
@@ -94,9 +95,6 @@ def _fits(query: Query, entry: Entry, section: tuple[str, ...] = ()) -> bool:
     if query.qualifiers and not carried(query.qualifiers, own, entry.sentence + " ".join(section)):
         return False  # "没考过执法证的": a sentence that says nothing of those who did not pass
     return not (figure.unit == "人次" and asks_people(query.text))  # "多少人" is never answered with visits (人次)
-
-
-_PER_UNIT = re.compile(r"每|各|平均|人均|单个|一个")  # the question asks each one's figure
 
 
 def _counting(query: Query, near: list[Row]) -> set[int]:
