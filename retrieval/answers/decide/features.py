@@ -59,16 +59,17 @@ def _year(query: Query, report_year: int, entry: Entry) -> tuple[float, float]:
     return (0.0, 1.0) if wanted in years else (1.0, 0.0)
 
 
-def _zoned(query: Query, ctx: Context, *zones_and_kind: str) -> float:
+def _zoned(query: Query, ctx: Context, *zones: str) -> tuple[float, float]:
     """Topic coverage where a word counts by how close to the figure it stands (its counted noun 1.0, its
-    clause 0.9, its sentence 0.6, its passage 0.35)."""
-    *zones, kind = zones_and_kind
-    total = found = 0.0
+    clause 0.9, its sentence 0.6, its passage 0.35): (by word or head noun, by meaning too)."""
+    total = head = meaning = 0.0
     for term, k in query.terms:
         w = ctx.weight(term, k)
         total += w
-        found += w * max(zw * getattr(match(term, zone), kind) for zw, zone in zip(ZONES, zones, strict=True))
-    return found / total if total else 0.0
+        matches = [(zw, match(term, zone)) for zw, zone in zip(ZONES, zones, strict=True)]
+        head += w * max(zw * m.head for zw, m in matches)
+        meaning += w * max(zw * m.meaning for zw, m in matches)
+    return (head / total, meaning / total) if total else (0.0, 0.0)
 
 
 def _missing(ctx: Context, zone: str, known: bool) -> float:
@@ -123,6 +124,7 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
     year_other, year_same = _year(query, report_year, entry)
     before = entry.clause[:entry.clause.find(figure.text)]
     asks_problems = bool(PROBLEMS.search(query.text))
+    zoned = _zoned(query, ctx, figure.subject, own, entry.sentence, passage_text + section)
     values = {
         "clause_exact": clause.exact,
         "clause_head": clause.head,
@@ -140,8 +142,8 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "missing_noun_clause": missing_weight(query.terms, own, ctx.weight) / total,
         "part_missing": float(any(match(t, own).meaning < 0.75 for t in query.within[1])),
         "whole_missing": float(any(match(t, entry.sentence).meaning < 0.75 for t in query.within[0])),
-        "zoned_exact": _zoned(query, ctx, figure.subject, own, entry.sentence, passage_text + section, "head"),
-        "zoned_meaning": _zoned(query, ctx, figure.subject, own, entry.sentence, passage_text + section, "meaning"),
+        "zoned_exact": zoned[0],
+        "zoned_meaning": zoned[1],
         "context_meaning": coverage(query.context, own, ctx.weight).meaning if query.context else 0.0,
         "row_similarity": row_similarity,
         "row_similarity_lead": 1.0 / (1 + ROW_GAP_SCALE * row_gap),

@@ -76,7 +76,6 @@ def _fits(query: Query, entry: Entry, section: tuple[str, ...] = ()) -> bool:
     figure = entry.figure
     if figure.group not in query.groups if query.groups else figure.group in ("date", "frequency"):
         return False  # the measure word first: it is the cheapest test, and most figures fail it
-    own = own_clause(entry.sentence, figure.start, figure.end)
     if query.bare and entry.sentence[max(figure.start - 1, 0):figure.start] in _PREPOSITIONS:
         return False  # "在6个村建立…" says where something was done, not how many villages there are
     if query.excluded and any(word in entry.clause for word in query.excluded):
@@ -90,6 +89,7 @@ def _fits(query: Query, entry: Entry, section: tuple[str, ...] = ()) -> bool:
         return False  # "有多少个村": only a figure followed by 村 counts villages
     if query.bare and entry.sentence.startswith(entry.after + "的", figure.end):
         return False  # "11个村委的治安监控接入…" counts the villages that did something, not all of them
+    own = own_clause(entry.sentence, figure.start, figure.end) if "每" in entry.clause or query.qualifiers else ""
     if figure.group != "frequency" and "每" in own[:own.find(figure.text)] and not _PER_UNIT.search(query.text):
         return False  # "每个科室2名以上" is each one's figure, not the total asked for
     if query.qualifiers and not carried(query.qualifiers, own, entry.sentence + " ".join(section)):
@@ -129,9 +129,10 @@ def candidate_features(query: Query, searcher: Searcher, hits: list[Hit],
     entries, matrix = [], []
     for i in chosen:
         entry = near[i].entry
-        passage = searcher.corpus.passages[entry.row]
-        if not _fits(query, entry, passage.section):
+        passage = searcher.corpus.passages[entry.row] if query.qualifiers else None  # read only when needed
+        if not _fits(query, entry, passage.section if passage else ()):
             continue
+        passage = passage or searcher.corpus.passages[entry.row]
         rank, score = scores[entry.row]
         matrix.append(features(ctx, entry, passage_text=passage.clean, section=" ".join(passage.section),
                                report_year=searcher.corpus.reports[passage.doc_id].year,
@@ -223,8 +224,8 @@ def answer_figure(query: Query, searcher: Searcher, reports: list[Report],
     over many reports, only the reports its candidates fall in are decided (``retrieval.answers.decide.scope``).
     """
     where = scope(query, searcher, reports, config,
-                  lambda row: any(_fits(query, r.entry, searcher.corpus.passages[row].section)
-                                  for r in searcher.ledger.at(row)))
+                  lambda row: any(_fits(query, r.entry, searcher.corpus.passages[row].section if query.qualifiers
+                                        else ()) for r in searcher.ledger.at(row)))
     ranked = searcher.rank_each(query.search, where.decide)
     results = [(report, *best_figure(query, searcher, report, ranked[report.doc_id])) for report in where.decide]
     found = [(report, cand, hits) for report, cand, hits in results if cand is not None]
