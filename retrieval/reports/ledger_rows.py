@@ -43,23 +43,24 @@ def _left_break(sentence: str, before: int) -> int:
     return max((sentence.rfind(ch, 0, before) for ch in CLAUSE_BREAKS), default=-1) + 1
 
 
+def _right_break(sentence: str, after: int) -> int:
+    return min((i for i in (sentence.find(ch, after) for ch in CLAUSE_BREAKS) if i >= 0), default=len(sentence))
+
+
 _ROW_LABEL = 20  # the longest label a table row opens with ("行标题：")
 
 
 def own_clause(sentence: str, start: int, end: int) -> str:
     """The figure's own clause, between the breaks around it, without the clauses ``clause_span`` takes in:
     "已完成142件" of "项目清单145件，已完成142件"."""
-    rights = [i for i in (sentence.find(ch, end) for ch in CLAUSE_BREAKS) if i >= 0]
-    return sentence[_left_break(sentence, start):min(rights, default=len(sentence))]
+    return sentence[_left_break(sentence, start):_right_break(sentence, end)]
 
 
 def clause_span(sentence: str, start: int, end: int) -> tuple[int, int]:
     """Where the clause holding a figure begins and ends; a clause that is nothing but figures
     ("98批次，385人次", a table row's "2023年12件；2024年18件") takes in the clauses before it, up to
     the one that names what is counted."""
-    left = _left_break(sentence, start)
-    rights = [i for i in (sentence.find(ch, end) for ch in CLAUSE_BREAKS) if i >= 0]
-    right = min(rights, default=len(sentence))
+    left, right = _left_break(sentence, start), _right_break(sentence, end)
     while left > 1 and len(_words_only(sentence[left:start] + sentence[end:right])) < 2:
         left = _left_break(sentence, left - 1)
     if left > 1 and len(_words_only(sentence[left:start])) <= 3 and _FIGURE_END.search(sentence[:left - 1]):
