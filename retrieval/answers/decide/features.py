@@ -17,11 +17,11 @@ from retrieval.reports.ledger_rows import own_clause
 
 FEATURES = (
     "clause_exact", "clause_head", "clause_meaning", "own_meaning", "sentence_meaning", "passage_meaning",
-    "anchored", "counted_head", "counted_after_match", "counted_after_other", "person_times_for_person",
+    "anchored", "near_before", "counted_head", "counted_after_match", "counted_after_other", "person_times_for_person",
     "missing_noun", "missing_noun_clause", "part_missing", "whole_missing", "zoned_exact", "zoned_meaning",
     "context_meaning",
     "row_similarity", "row_similarity_lead", "passage_similarity", "passage_score", "passage_rank",
-    "unit_asked", "unit_free", "year_other", "year_same", "predicate", "total_word", "first_in_sentence",
+    "unit_asked", "unit_free", "money_unasked", "year_other", "year_same", "predicate", "total_word", "first_in_sentence",
     "problem_section", "english", "inherited", "no_town", "place_missing", "missing_known", "missing_unknown",
 )
 # Sections on shortcomings and next year's plans: a practice or result is not told there.
@@ -30,6 +30,7 @@ ZONES = (1.0, 0.9, 0.6, 0.35)
 # How far a row's similarity to the question falls behind the nearest row's: 1 for the nearest, 0.5 for a row
 # 0.05 behind. Not its rank: two rows of one sentence are 0.01 apart, and ranks would set them far apart.
 ROW_GAP_SCALE = 20.0
+NEAR_SPAN = 12  # characters before a figure that the words before the question word are looked for in
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _TOTAL = ("全镇", "全乡", "全街道", "全区", "全县", "共计", "总计", "合计", "总共", "共有", "累计", "共")
 
@@ -109,6 +110,18 @@ def anchored(query: Query, entry: Entry) -> bool:
     return any(match(term, zone).meaning >= 0.75 for term in nouns)
 
 
+def _near_before(ctx: Context, entry: Entry) -> float:
+    """The weight share of the words right before the question's question word ("接待来访群众多少人次") that
+    stand right before the figure in its own clause ("接待来访群众约800人次", not "值班200人次")."""
+    if not ctx.query.near:
+        return 0.0
+    figure = entry.figure
+    own = own_clause(entry.sentence, figure.start, figure.end)
+    before = own[:own.find(figure.text)][-NEAR_SPAN:]
+    weights = {t: ctx.weight(t, k) for t, k in ctx.query.terms if t in ctx.query.near}
+    return sum(w for t, w in weights.items() if match(t, before).meaning >= 0.75) / (sum(weights.values()) or 1.0)
+
+
 def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, report_year: int,
              row_similarity: float, row_gap: float, passage_similarity: float, passage_score: float,
              passage_rank: int) -> np.ndarray:
@@ -134,6 +147,7 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "sentence_meaning": sentence.meaning,
         "passage_meaning": passage.meaning,
         "anchored": float(anchored(query, entry)),
+        "near_before": _near_before(ctx, entry),
         "counted_head": head_match(head, figure.subject) if head and figure.subject else 0.0,
         "counted_after_match": float(bool(entry.after) and names(query, entry.after, entry)),
         "counted_after_other": float(bool(entry.after) and not names(query, entry.after, entry)),
@@ -152,6 +166,7 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "passage_rank": 1.0 / (1 + passage_rank),
         "unit_asked": float(bool(query.groups) and figure.group in query.groups),
         "unit_free": float(not query.groups),
+        "money_unasked": float(figure.group == "money" and "money" not in query.groups),
         "year_other": year_other,
         "year_same": year_same,
         "predicate": _predicate(query, entry.clause, entry),

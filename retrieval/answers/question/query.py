@@ -40,7 +40,7 @@ _UNCOUNTED = re.compile(r"(?:多少|(?<!哪)几)\s*[株棵只头匹尾]")  # cla
 _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
 _SCAFFOLD = re.compile(r"^(多少.*|多[长大宽高远重久].*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|"
                        r"金额|次数|件数|场次|钱|多少钱|比例|比率|占比|百分比|频率|频次|日期|时间|几号|面积|"
-                       r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类)$")
+                       r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类|量)$")  # 审查量: the amount
 # Words of the question that name the kind of figure asked for.
 _TOPIC_UNITS = (
     (re.compile(r"多少钱|金额|总额|罚款多少|罚了多少|投入|经费|资金|\bhow much\b|\binvest|\bspen[dt]\b|\byuan\b|"
@@ -87,6 +87,9 @@ _SAME_ASKED = re.compile(r"^(?!.*(?:啥|什么|哪|怎|如何|咋)).*呢[？?]?$
 _ENGLISH_ASKS = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b")
 _COUNTABLE = ("generic", "person", "org", "item", "household", "level")
 _ASKS = re.compile(r"(?:多少|(?<!哪)几)[个名位家件项条所支]?(?=[\u4e00-\u9fff])")
+_NEAR_ASKS = re.compile(r"多少|(?<!哪)几|多[长大久]|哪天|什么时候|啥时候")
+_NEAR_LINK = re.compile(r"(?:一共|总共|共计|累计|共|有过|都|又|还|已经|了|有|是|为|达到|达|的|情况)+$")
+_NEAR_SPAN = 6  # characters before the question word
 _CJK_ONLY = re.compile(r"^[\u4e00-\u9fff]+$")
 # Particles, adverbs, pronouns, prepositions, conjunctions, interjections: never what a question is about.
 _FUNCTION_FLAGS = ("u", "d", "r", "p", "c", "e", "y", "o")
@@ -120,6 +123,7 @@ class Query:
     places: tuple[str, ...] = ()  # villages and communities it names ("红溪村")
     report_date: bool = False  # asks when the report itself was signed ("报告是哪天报的")
     qualifiers: tuple[str, ...] = ()  # what the figure must say too: not done, an average, a plan
+    near: tuple[str, ...] = ()  # topic words right before the question word ("接待来访群众多少人次": 来访, 群众)
 
     earlier: str = ""  # in a conversation, the topic words of the question before that this one lacks
     reworded: str = ""  # the reports' words for its everyday words they never use (一把手 → 主要领导)
@@ -312,8 +316,18 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         verbs=tuple(verbs),
         report_date=bool(_REPORT_DATE.search(text)),
         qualifiers=qualifiers.asked(text),
+        near=_near(topic, terms),
         reworded=" ".join(dict.fromkeys(reworded)),
     )
+
+
+def _near(topic: str, terms: Collection[str]) -> tuple[str, ...]:
+    """The topic words that stand right before the question word, where a report puts the words of the figure
+    it asks for ("值班律师接待来访群众多少人次" ~ "接待来访群众约800人次")."""
+    asks = _NEAR_ASKS.search(topic)
+    tail = _NEAR_LINK.sub("", topic[:asks.start()])[-_NEAR_SPAN:] if asks else ""
+    tail = tail.rsplit("的", 1)[-1] if len(tail.rsplit("的", 1)[-1]) >= 2 else tail  # 安保的出勤率: 出勤率
+    return tuple(t for t in terms if t in tail or any(tail.endswith(t[:k]) for k in range(2, len(t))))
 
 
 def _reports_words(word: str, most: int = 3) -> list[str]:
