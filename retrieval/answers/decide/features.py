@@ -21,7 +21,8 @@ FEATURES = (
     "missing_noun", "missing_noun_clause", "part_missing", "whole_missing", "zoned_exact", "zoned_meaning",
     "context_meaning",
     "row_similarity", "row_similarity_lead", "passage_similarity", "passage_score", "passage_rank",
-    "unit_asked", "unit_free", "money_unasked", "year_other", "year_same", "predicate", "total_word", "first_in_sentence",
+    "unit_asked", "unit_free", "money_unasked", "year_other", "year_same", "predicate", "total_word",
+    "first_in_sentence",
     "problem_section", "english", "inherited", "no_town", "place_missing", "missing_known", "missing_unknown",
 )
 # Sections on shortcomings and next year's plans: a practice or result is not told there.

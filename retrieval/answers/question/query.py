@@ -38,9 +38,10 @@ _BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有�
 _ASKED_UNIT = re.compile(r"(?:多少|(?<!哪)几)\s*(" + "|".join(sorted(UNIT_GROUP, key=len, reverse=True)) + ")")
 _UNCOUNTED = re.compile(r"(?:多少|(?<!哪)几)\s*[株棵只头匹尾]")  # classifiers of plants and animals
 _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
+# Question words, measures and fillers; 量 is the amount of something (审查量).
 _SCAFFOLD = re.compile(r"^(多少.*|多[长大宽高远重久].*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|"
                        r"金额|次数|件数|场次|钱|多少钱|比例|比率|占比|百分比|频率|频次|日期|时间|几号|面积|"
-                       r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类|量)$")  # 审查量: the amount
+                       r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类|量)$")
 # Words of the question that name the kind of figure asked for.
 _TOPIC_UNITS = (
     (re.compile(r"多少钱|金额|总额|罚款多少|罚了多少|投入|经费|资金|\bhow much\b|\binvest|\bspen[dt]\b|\byuan\b|"
