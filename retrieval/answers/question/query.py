@@ -15,6 +15,7 @@ from functools import cache
 from retrieval.answers.meaning.synonyms import DOMAIN, thesaurus
 from retrieval.answers.question import qualifiers
 from retrieval.answers.question.english import EnglishRead, Reading, read_english
+from retrieval.answers.question.measures import asked_groups
 from retrieval.answers.question.towns import TownIndex, aliases, places, stem
 from retrieval.reports.documents import towns_in
 from retrieval.reports.figures import UNIT_GROUP
@@ -35,49 +36,17 @@ _QUANTITY = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条
                        r"\bhow (?:many|much|often|long)\b|\bwhen\b|\bwhat (?:share|percentage|date|day)\b|"
                        r"\b(?:rate|share|percentage|proportion|amount|total|number|sum|count)\b")
 _BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有哪|具体|其中|构成|明细|分项|什么人|做了什么|包括")
-_ASKED_UNIT = re.compile(r"(?:多少|(?<!哪)几)\s*(" + "|".join(sorted(UNIT_GROUP, key=len, reverse=True)) + ")")
-_UNCOUNTED = re.compile(r"(?:多少|(?<!哪)几)\s*[株棵只头匹尾]")  # classifiers of plants and animals
 _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
 # Question words, measures and fillers; 量 is the amount of something (审查量).
 _SCAFFOLD = re.compile(r"^(多少.*|多[长大宽高远重久].*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|"
                        r"金额|次数|件数|场次|钱|多少钱|比例|比率|占比|百分比|频率|频次|日期|时间|几号|面积|"
                        r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类|量)$")
-# Words of the question that name the kind of figure asked for.
-_TOPIC_UNITS = (
-    (re.compile(r"多少钱|金额|总额|罚款多少|罚了多少|投入|经费|资金|\bhow much\b|\binvest|\bspen[dt]\b|\byuan\b|"
-                r"\bamount\b"),
-     ("money",)),
-    (re.compile(r"多久.{0,4}一次|多长时间.{0,4}一次|频次|频率|每[天日周月年季].{0,2}几次|几次一[周月]|\bhow often\b"),
-     ("frequency",)),
-    (re.compile(r"哪天|哪一天|什么时候|啥时候|何时|日期|几月|几号|哪个月|哪年|\bwhen\b|\bwhat (?:date|day)\b"),
-     ("date",)),
-    (re.compile(r"多长时间|多久|多少天|几天|几个月|多少年|\bhow long\b"), ("duration",)),
-    (re.compile(r"率|比例|百分|占比|\b(?:share|percent|percentage|rate|proportion)\b"), ("percent",)),
-    (re.compile(r"多大|多宽|多高|多远|面积|占地|长度|\b(?:how (?:big|large|wide)|area)\b"), ("area",)),
-    (re.compile(r"多重|重量|\bhow heavy\b"), ("weight",)),
-    (re.compile(r"人数|人(?=[？?，,。！!\s]|$)|\bhow many (?:people|persons)\b(?!')"), ("person", "person_times")),
-    (re.compile(r"\bhow many (?:times|sessions|events|rounds)\b"), ("times",)),
-    (re.compile(r"\bhow many (?:[a-z'-]+ ){0,3}(?:visits|meetings|lectures|seminars|trainings|inspections|checks|"
-                r"campaigns|activities)\b"), ("times", "case", "visit")),  # events: 次, 场, 起 or 家次
-    (re.compile(r"\bhow many (?:[a-z'-]+ ){0,2}(?:cases|disputes|lawsuits|letters|petitions)\b"), ("case", "item")),
-    (re.compile(r"\bhow many (?:[a-z'-]+ ){0,2}households\b"), ("household",)),
-)
 # "注册志愿者里党员有多少", "被处罚的企业中危化企业几家": a part of a whole is asked for.
 _WITHIN = re.compile(r"([\u4e00-\u9fff]{2,12}?)(?:里面|里头|当中|之中|其中|里|中)(?:的)?([\u4e00-\u9fff]{1,8}?)"
                      r"(?:有|占|是|为)?(?:多少|几)")
 # "除了主要领导，其他干部…", "不算绿化那块": words the figure must not be about.
 _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|排除)([^，,。？?；;]{1,12}?)"
                        r"(?:以外|之外|外|那块|那部分|那一块|部分)?(?=[，,。？?；;）)]|以外|之外|外|$)")
-# The head noun of the topic (its last noun) says what is counted: 网格员 are people, 宣传资料 are items.
-_HEAD_UNITS = (
-    (re.compile(r"(?:群众|对象|来访者)$"), ("person", "person_times")),  # people served are often counted in visits
-    (re.compile(r"(?:[员者]|(?<!法)人|人员|干部|律师|志愿者)$"), ("person",)),  # 残疾人, 明白人; not 法人
-    (re.compile(r"(?:纠纷|案件|案子|积案|诉求)$"), ("case",)),
-    (re.compile(r"(?:罚款|罚金|罚没款|经费|资金|金额|款项|补贴|补助|奖金|奖励金|收入)$"), ("money",)),
-    (re.compile(r"(?:企业|单位|公司|商户|科室|部门|机构|站所)$"), ("org", "visit", "generic")),
-    (re.compile(r"(?:活动|讲座|培训|会议|检查|宣传|演练|比赛)$"), ("times", "person_times")),
-    (re.compile(r"(?:资料|材料|手册|文书|协议书|宣传单|明白纸|决定书|制度|清单|意见|建议)$"), ("item",)),
-)
 # "报告是哪天报的", "各镇的报告都是哪天出的", "落款日期": the date the report itself was signed.
 _REPORT_DATE = re.compile(r"(?:报告|总结|材料|这份).{0,8}(?:哪天|哪一天|什么时候|啥时候|何时|几月几[日号]|日期).{0,4}"
                           r"(?:报|出|写|交|发|印|签|定稿|成文|落款)|落款|成文日期|"
@@ -86,7 +55,6 @@ _EACH = re.compile(r"^(.+?)各(?:有|是|为)?((?:几|多少).*)$")
 # "其中重点人员呢？": the question before, asked of X
 _SAME_ASKED = re.compile(r"^(?!.*(?:啥|什么|哪|怎|如何|咋)).*呢[？?]?$")
 _ENGLISH_ASKS = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b")
-_COUNTABLE = ("generic", "person", "org", "item", "household", "level")
 _ASKS = re.compile(r"(?:多少|(?<!哪)几)[个名位家件项条所支]?(?=[\u4e00-\u9fff])")
 _NEAR_ASKS = re.compile(r"多少|(?<!哪)几|多[长大久]|哪天|什么时候|啥时候")
 _NEAR_LINK = re.compile(r"(?:一共|总共|共计|累计|共|有过|都|又|还|已经|了|有|是|为|达到|达|的|情况)+$")
@@ -183,22 +151,6 @@ def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str]
         if name.lower() not in _NOT_NAME and not index.sounded_in(name.lower()):
             unknown.append(match.group(0).removesuffix("'s"))
     return sorted(set(found), key=text.find), unknown
-
-
-def _groups(text: str, topic: str, nouns: list[str], counted: str = "") -> tuple[str, ...]:
-    asked = next((m for m in _ASKED_UNIT.finditer(text)  # "多少人民调解员": 人 starts the noun 人民
-                  if text[m.start(1):m.end() + 1] != "人民"), None)
-    by_noun = next((groups for pattern, groups in _TOPIC_UNITS if pattern.search(topic.lower())), ())
-    for noun in ([counted] if counted else []) + nouns[-1:]:  # what is counted, else the topic's last noun
-        by_noun = by_noun or next((groups for pattern, groups in _HEAD_UNITS if pattern.search(noun)), ())
-    if asked and asked.group(1) == "个":  # "多少个调解员", "几个": 个 is only a classifier of things counted
-        return by_noun or _COUNTABLE
-    if asked:
-        group = UNIT_GROUP[asked.group(1)]
-        return ("person", "person_times") if asked.group(1) == "人" else (group,)
-    if _UNCOUNTED.search(text):  # "多少株美人蕉": no figure the ledger holds is counted so
-        return ("uncounted",)
-    return by_noun
 
 
 def _kind(text: str, towns: Sequence[str]) -> str:
@@ -303,7 +255,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         year=year,
         kind=_kind(text, towns),
         terms=tuple(terms.items()),
-        groups=_groups(text, topic, [t for t, w in terms.items() if w >= 1.0], counted_noun),
+        groups=asked_groups(text, topic, [t for t, w in terms.items() if w >= 1.0], counted_noun),
         most=bool(_MOST.search(text)),
         least=bool(_LEAST.search(text)),
         quantity=bool(_QUANTITY.search(text.lower()) or _MOST.search(text)),
