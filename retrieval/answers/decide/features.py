@@ -111,14 +111,12 @@ def anchored(query: Query, entry: Entry) -> bool:
     return any(match(term, zone).meaning >= 0.75 for term in nouns)
 
 
-def _near_before(ctx: Context, entry: Entry) -> float:
+def _near_before(ctx: Context, entry: Entry, own: str) -> float:
     """The weight share of the words right before the question's question word ("接待来访群众多少人次") that
-    stand right before the figure in its own clause ("接待来访群众约800人次", not "值班200人次")."""
+    stand right before the figure in its own clause ``own`` ("接待来访群众约800人次", not "值班200人次")."""
     if not ctx.query.near:
         return 0.0
-    figure = entry.figure
-    own = own_clause(entry.sentence, figure.start, figure.end)
-    before = own[:own.find(figure.text)][-NEAR_SPAN:]
+    before = own[:own.find(entry.figure.text)][-NEAR_SPAN:]
     weights = {t: ctx.weight(t, k) for t, k in ctx.query.terms if t in ctx.query.near}
     return sum(w for t, w in weights.items() if match(t, before).meaning >= 0.75) / (sum(weights.values()) or 1.0)
 
@@ -139,16 +137,16 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
     before = entry.clause[:entry.clause.find(figure.text)]
     asks_problems = bool(PROBLEMS.search(query.text))
     zoned = _zoned(query, ctx, figure.subject, own, entry.sentence, passage_text + section)
+    own_words = own_clause(entry.sentence, figure.start, figure.end)
     values = {
         "clause_exact": clause.exact,
         "clause_head": clause.head,
         "clause_meaning": clause.meaning,
-        "own_meaning": coverage(query.terms, figure.subject + own_clause(entry.sentence, figure.start, figure.end),
-                                ctx.weight).meaning,
+        "own_meaning": coverage(query.terms, figure.subject + own_words, ctx.weight).meaning,
         "sentence_meaning": sentence.meaning,
         "passage_meaning": passage.meaning,
         "anchored": float(anchored(query, entry)),
-        "near_before": _near_before(ctx, entry),
+        "near_before": _near_before(ctx, entry, own_words),
         "counted_head": head_match(head, figure.subject) if head and figure.subject else 0.0,
         "counted_after_match": float(bool(entry.after) and names(query, entry.after, entry)),
         "counted_after_other": float(bool(entry.after) and not names(query, entry.after, entry)),

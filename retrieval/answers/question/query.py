@@ -280,7 +280,7 @@ def _near(topic: str, terms: Collection[str]) -> tuple[str, ...]:
     asks = _NEAR_ASKS.search(topic)
     tail = _NEAR_LINK.sub("", topic[:asks.start()])[-_NEAR_SPAN:] if asks else ""
     tail = tail.rsplit("的", 1)[-1] if len(tail.rsplit("的", 1)[-1]) >= 2 else tail  # 安保的出勤率: 出勤率
-    return tuple(t for t in terms if t in tail or any(tail.endswith(t[:k]) for k in range(2, len(t))))
+    return tuple(t for t in terms if t in tail)
 
 
 def _reports_words(word: str, most: int = 3) -> list[str]:
