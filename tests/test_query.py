@@ -262,6 +262,21 @@ def test_counted_noun(tokenizer: Tokenizer, question: str, counted: str, bare: b
     assert (query.counted, query.bare) == (counted, bare)
 
 
+REPORT_WORDS = {"还迁", "法律明白人", "律师", "顾问", "人民调解员", "示范镇"}
+
+
+@pytest.mark.parametrize(("question", "terms", "groups", "counted"), [
+    pytest.param("中塘还迁了多少套房？", ["还迁"], ("item",), "", id="taofang"),
+    pytest.param("岩山镇选拔了多少名村法律明白人", ["选拔", "法律明白人"], ("person",), "", id="ming-cun"),
+    pytest.param("太平镇有多少人民调解员？", ["人民调解员"], ("person",), "人民调解员",
+                 id="renmin-stays"),
+])
+def test_measure_word_glued_to_noun(tokenizer: Tokenizer, question: str, terms: list[str],
+                                    groups: tuple[str, ...], counted: str) -> None:
+    query = understand(question, (), TOWNS, tokenizer, known=REPORT_WORDS.__contains__)
+    assert (_terms(query), query.groups, query.counted) == (terms, groups, counted)
+
+
 @pytest.mark.parametrize(("question", "towns", "kind", "groups"), [
     pytest.param("How many mediators in Taiping town?", ("太平镇",), "figure", ("person",), id="how-many"),
     pytest.param("How much did Taiping fine for work safety?", ("太平镇",), "figure", ("money",), id="how-much"),
