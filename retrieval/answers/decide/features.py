@@ -130,6 +130,7 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
     clause = coverage(query.terms, own, ctx.weight)
     sentence = coverage(query.terms, entry.sentence, ctx.weight)
     passage = coverage(query.terms, passage_text + section, ctx.weight)
+    topic = dict(query.terms)
     nouns = [t for t, w in query.terms if w >= 1.0]
     head = nouns[-1] if nouns else ""
     total = sum(ctx.weight(t, k) for t, k in query.terms) or 1.0
@@ -153,7 +154,8 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "person_times_for_person": float(figure.unit == "人次" and asks_people(query.text)),
         "missing_noun": missing_weight(query.terms, entry.sentence + section, ctx.weight) / total,
         "missing_noun_clause": missing_weight(query.terms, own, ctx.weight) / total,
-        "part_missing": float(any(match(t, own).meaning < 0.75 for t in query.within[1])),
+        "part_missing": float(any(match(t, own).meaning < 0.75 for t in query.within[1]
+                                  if topic.get(t, 1.0) >= 1.0)),  # a colloquial verb ("走简易程序的") aside
         "whole_missing": float(any(match(t, entry.sentence).meaning < 0.75 for t in query.within[0])),
         "zoned_exact": zoned[0],
         "zoned_meaning": zoned[1],
