@@ -286,3 +286,16 @@ def test_each_ones_figure_answers_only_a_question_about_each(reports_engine: Eng
     assert "2名以上" not in [f["text"] for f in total["figures"]]
     each = reports_engine.ask("陶家镇每个科室至少有几名执法人员？").to_json()
     assert each["found"] and each["figures"][0]["text"].endswith("2名以上")
+
+
+def test_example_naming_no_unit_quotes_several_reports(reports_engine: Engine) -> None:
+    answer = reports_engine.ask("哪里有推进政务公开的好做法？")
+    units = [c.source.report.town for c in answer.citations]
+    assert answer.found and answer.kind == "example"
+    assert 2 <= len(set(units)) == len(units) <= 3
+    assert all("公开" in c.sentence for c in answer.citations)
+
+
+def test_example_naming_a_unit_quotes_that_report_only(reports_engine: Engine) -> None:
+    answer = reports_engine.ask("官塘镇推进政务公开有什么做法？")
+    assert answer.found and [c.source.report.town for c in answer.citations] == ["官塘镇"]

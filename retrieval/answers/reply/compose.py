@@ -30,6 +30,8 @@ from retrieval.search.hybrid import Hit, Searcher
 EXAMPLE_COVERAGE = 0.4
 COMPARE_COVERAGE = 0.55
 EXAMPLE_PASSAGES = 10  # the best-ranked passages an example is chosen among, by how well each covers the question
+EXAMPLE_UNITS = 3  # reports an example question naming no unit quotes, each its best passage
+EXAMPLE_SPREAD = 0.15  # how far behind the best passage's score another report's best may be and still be quoted
 SOURCES = 5
 PASSAGES = 12  # best passages of a report whose figures are candidates
 ROWS = 12  # ledger rows of a report nearest the question by meaning, added to the candidates
@@ -183,24 +185,30 @@ def _cover(query: Query, searcher: Searcher, text: str) -> Match:
     return coverage(query.terms, text, term_weight(searcher))
 
 
-def best_passage(query: Query, searcher: Searcher, hits: list[Hit], *,
-                 whole: int = 240) -> tuple[Hit, str, float] | None:
-    """The best passage for an example, the sentences to quote from it, and how well they cover the topic.
-
-    Practices and results are preferred to a section on shortcomings or next year's plans, unless those
-    are what the question asks about."""
-    best: tuple[Hit, str, float] | None = None
+def _example_scores(query: Query, searcher: Searcher, hits: list[Hit]) -> list[tuple[float, Hit, float]]:
+    """(score, hit, coverage) of the best-ranked passages for an example, best first: how well each covers the
+    question, its rank score, and a practice or result preferred to a section on shortcomings or next year's
+    plans, unless those are what the question asks about."""
     asks_problems = bool(PROBLEMS.search(query.text))
-    best_score = 0.0
+    scored = []
     for hit in hits[:EXAMPLE_PASSAGES]:
         passage = searcher.corpus.passages[hit.row]
         cover = _cover(query, searcher, passage.clean + " ".join(passage.section)).meaning
         score = cover + 0.3 * hit.score
         if not asks_problems and PROBLEMS.search(passage.section_path):
             score -= 0.25
-        if best is None or score > best_score:
-            best, best_score = (hit, _quote(passage.text, query, searcher, whole=whole), cover), score
-    return best
+        scored.append((score, hit, cover))
+    return sorted(scored, key=lambda item: -item[0])
+
+
+def best_passage(query: Query, searcher: Searcher, hits: list[Hit], *,
+                 whole: int = 240) -> tuple[Hit, str, float] | None:
+    """The best passage for an example, the sentences to quote from it, and how well they cover the topic."""
+    scored = _example_scores(query, searcher, hits)
+    if not scored:
+        return None
+    _, hit, cover = scored[0]
+    return hit, _quote(searcher.corpus.passages[hit.row].text, query, searcher, whole=whole), cover
 
 
 def _quote(text: str, query: Query, searcher: Searcher, *, whole: int = 240) -> str:
@@ -300,15 +308,24 @@ def compare_figures(query: Query, searcher: Searcher, reports: list[Report], fou
 
 def answer_example(query: Query, searcher: Searcher, reports: list[Report],
                    config: ScopeConfig = DEFAULT_SCOPE) -> Answer:
+    """A practice or case: the best passage; for a question naming no unit ("有没有镇搞…的做法"), the best
+    passage of each of up to ``EXAMPLE_UNITS`` reports whose best is nearly as good."""
     where = scope(query, searcher, reports, config)
     hits = where.hits if where.grouped else searcher.rank(query.search, searcher.rows(reports))
-    best = best_passage(query, searcher, hits)
-    if best is None or best[2] < EXAMPLE_COVERAGE:
+    scored = [item for item in _example_scores(query, searcher, hits) if item[2] >= EXAMPLE_COVERAGE]
+    if not scored:
         return none_answer(query, searcher, reports, hits)
-    hit, quote, _ = best
-    citation = Citation(_source(searcher, hit.row, hit.score), quote)
-    report = citation.source.report
-    return Answer(query.text, "example", True, report.label, (citation,), (), _sources(searcher, hits, [hit.row]))
+    units = EXAMPLE_UNITS if not query.towns and len(reports) > 1 else 1
+    chosen: dict[str, Hit] = {}
+    for score, hit, _ in scored:
+        doc_id = searcher.corpus.passages[hit.row].doc_id
+        if len(chosen) < units and doc_id not in chosen and score >= scored[0][0] - EXAMPLE_SPREAD:
+            chosen[doc_id] = hit
+    citations = tuple(Citation(_source(searcher, hit.row, hit.score),
+                               _quote(searcher.corpus.passages[hit.row].text, query, searcher))
+                      for hit in chosen.values())
+    return Answer(query.text, "example", True, citations[0].source.report.label, citations, (),
+                  _sources(searcher, hits, [hit.row for hit in chosen.values()]))
 
 
 def compare_examples(query: Query, searcher: Searcher, reports: list[Report],
