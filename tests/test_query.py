@@ -163,6 +163,7 @@ def test_measure_word_groups(tokenizer: Tokenizer, question: str, groups: tuple[
     pytest.param("中塘镇出台了几项措施", ["出台", "措施"], id="a-counted-measure-stays-a-topic"),
     pytest.param("太平有多少人民调解员？", ["人民调解员"], id="town-stem-alone"),
     pytest.param("太平、中塘两个镇各有多少人民调解员？", ["人民调解员"], id="how-many-towns-is-no-topic"),
+    pytest.param("中塘的网格员全都培训过了吗", ["网格员", "培训"], id="quandou-is-no-topic"),
 ])
 def test_topic_terms(tokenizer: Tokenizer, question: str, terms: list[str]) -> None:
     assert _terms(_ask(tokenizer, question)) == terms

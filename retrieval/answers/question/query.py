@@ -40,7 +40,7 @@ _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
 # Question words, measures and fillers; 量 is the amount of something (审查量).
 _SCAFFOLD = re.compile(r"^(多少.*|多[长大宽高远重久].*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|"
                        r"金额|次数|件数|场次|钱|多少钱|比例|比率|占比|百分比|频率|频次|日期|时间|几号|面积|"
-                       r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|那|呢|有没有|是不是|类|量|"
+                       r"例子|案例|做法|经验|举例|具体|分别|都是|各|各镇|全部|全都|那|呢|有没有|是不是|类|量|"
                        r"[两三四五六七八九十]个)$")  # "三个镇": how many units are compared, not a topic
 # "注册志愿者里党员有多少", "被处罚的企业中危化企业几家": a part of a whole is asked for.
 _WITHIN = re.compile(r"([\u4e00-\u9fff]{2,12}?)(?:里面|里头|当中|之中|其中|里|中)(?:的)?([\u4e00-\u9fff]{1,8}?)"
