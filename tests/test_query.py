@@ -116,6 +116,9 @@ def test_kind_and_town_of_gold_questions(tokenizer: Tokenizer, gold: dict) -> No
     pytest.param("哪些镇有村评上了民主法治示范村？", "compare", False, False, id="compare-without-figure"),
     pytest.param("哪几个镇开展了法治进校园？", "compare", False, False, id="which-towns-is-no-count"),
     pytest.param("几个镇开展了法治进校园？", "compare", False, True, id="how-many-towns-is-a-count"),
+    pytest.param("Which held more legal lectures, Taiping or Zhongtang?", "compare", True, True, id="english-more"),
+    pytest.param("Which town had the fewest disputes?", "compare", True, True, id="english-fewest"),
+    pytest.param("Tell me more about mediation in Taiping", "example", False, False, id="english-more-is-no-count"),
 ])
 def test_kind(tokenizer: Tokenizer, question: str, kind: str, most: bool, quantity: bool) -> None:
     query = _ask(tokenizer, question)
