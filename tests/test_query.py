@@ -406,3 +406,14 @@ def test_qualifiers_carried() -> None:
     assert carried(("planned",), "对2-3个村派驻法治讲师", "对2-3个村派驻法治讲师 下一步工作打算")
     assert not carried(("planned",), "开展执法检查220余次", "开展执法检查220余次")
     assert carried((), "任何句子", "")
+
+
+@pytest.mark.parametrize(("question", "cue"), [
+    pytest.param("太平镇的法律顾问是谁？", True, id="shi-shui"),
+    pytest.param("官塘镇哪家律所当法律顾问", True, id="which-firm"),
+    pytest.param("Who are Taiping's legal advisers?", True, id="english-who"),
+    pytest.param("太平镇 法律顾问", False, id="keywords"),
+    pytest.param("中塘镇和太平镇安全生产罚款谁多？", False, id="who-has-more-is-a-comparison"),
+])
+def test_a_name_asked_is_no_keyword_question(tokenizer: Tokenizer, question: str, cue: bool) -> None:
+    assert _ask(tokenizer, question).cue is cue

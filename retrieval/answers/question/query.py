@@ -38,6 +38,10 @@ _QUANTITY = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条
                        r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数|场次|件数|"
                        r"\bhow (?:many|much|often|long)\b|\bwhen\b|\bwhat (?:share|percentage|date|day)\b|"
                        r"\b(?:rate|share|percentage|proportion|amount|total|number|sum|count)\b")
+# Who or which body does something ("法律顾问是谁", "哪家律所"): a name is asked, never a figure.
+_WHO = re.compile(r"谁(?![多少更的])|哪位|哪家(?:律所|律师事务所|单位|机构)|"
+                  r"哪个(?:单位|部门|律所|律师事务所|机构|科室)|什么(?:单位|部门|机构|人员?)(?:负责|担任|牵头)|"
+                  r"\bwho\b", re.I)
 _BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有哪|具体|其中|构成|明细|分项|什么人|做了什么|包括")
 _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
 # Question words, measures and fillers; 量 is the amount of something (审查量).
@@ -88,7 +92,7 @@ class Query:
     inherited: bool = False  # the topic comes from the previous question ("那双塔镇呢？")
     parts: tuple["Query", ...] = ()  # several figures asked at once ("出动多少人次、查了多少企业")
     bare: bool = False  # the topic is only the counted noun ("有几个村？"): a total is asked for
-    cue: bool = False  # asks for a practice in so many words (例子, 做法, 怎么…), not just keywords
+    cue: bool = False  # asks for a practice or a name in so many words (例子, 做法, 怎么…, 是谁), not just keywords
     verbs: tuple[str, ...] = ()  # the question's verbs ("完成了多少件": 完成)
     excluded: tuple[str, ...] = ()  # topic words the answer must not be about ("除了主要领导")
     counted: str = ""  # the noun right after the question word ("几个村" → 村)
@@ -286,7 +290,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         counted=counted_noun,
         within=within,
         places=places(topic),
-        cue=bool(_EXAMPLE.search(text)),
+        cue=bool(_EXAMPLE.search(text) or _WHO.search(text)),
         verbs=tuple(verbs),
         report_date=bool(_REPORT_DATE.search(text)),
         qualifiers=qualifiers.asked(text),
