@@ -412,6 +412,7 @@ def test_qualifiers_carried() -> None:
     pytest.param("太平镇的法律顾问是谁？", True, id="shi-shui"),
     pytest.param("官塘镇哪家律所当法律顾问", True, id="which-firm"),
     pytest.param("Who are Taiping's legal advisers?", True, id="english-who"),
+    pytest.param("官塘镇为什么要开展扫黑除恶", True, id="why"),
     pytest.param("太平镇 法律顾问", False, id="keywords"),
     pytest.param("中塘镇和太平镇安全生产罚款谁多？", False, id="who-has-more-is-a-comparison"),
 ])

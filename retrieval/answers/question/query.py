@@ -38,8 +38,8 @@ _QUANTITY = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条
                        r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数|场次|件数|"
                        r"\bhow (?:many|much|often|long)\b|\bwhen\b|\bwhat (?:share|percentage|date|day)\b|"
                        r"\b(?:rate|share|percentage|proportion|amount|total|number|sum|count)\b")
-# Who or which body does something ("法律顾问是谁", "哪家律所"): a name is asked, never a figure.
-_WHO = re.compile(r"谁(?![多少更的])|哪位|哪家(?:律所|律师事务所|单位|机构)|"
+# Who or which body does something ("法律顾问是谁", "哪家律所"), or why: a name or a reason is asked, never a figure.
+_WHO = re.compile(r"谁(?![多少更的])|哪位|为什么|为何|\bwhy\b|哪家(?:律所|律师事务所|单位|机构)|"
                   r"哪个(?:单位|部门|律所|律师事务所|机构|科室)|什么(?:单位|部门|机构|人员?)(?:负责|担任|牵头)|"
                   r"\bwho\b", re.I)
 _BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有哪|具体|其中|构成|明细|分项|什么人|做了什么|包括")
