@@ -37,6 +37,7 @@ _HEAD_UNITS = (
     (re.compile(r"(?:活动|讲座|培训|会议|检查|宣传|演练|比赛)$"), ("times", "person_times")),
     (re.compile(r"(?:资料|材料|手册|文书|协议书|宣传单|明白纸|决定书|制度|清单|意见|建议)$"), ("item",)),
 )
+_PEOPLE = re.compile(r"(?:多少|(?<!哪)几)\s*个人(?![民次大])")
 _COUNTABLE = ("generic", "person", "org", "item", "household", "level")
 
 
@@ -48,6 +49,8 @@ def asked_groups(text: str, topic: str, nouns: list[str], counted: str = "") -> 
     by_noun = next((groups for pattern, groups in _TOPIC_UNITS if pattern.search(topic.lower())), ())
     for noun in ([counted] if counted else []) + nouns[-1:]:  # what is counted, else the topic's last noun
         by_noun = by_noun or next((groups for pattern, groups in _HEAD_UNITS if pattern.search(noun)), ())
+    if asked and asked.group(1) == "个" and _PEOPLE.search(text):  # "派了几个人去…": people, whatever the topic
+        return ("person",)
     if asked and asked.group(1) == "个":  # "多少个调解员", "几个": 个 is only a classifier of things counted
         return by_noun or _COUNTABLE
     if asked:
