@@ -15,34 +15,13 @@ from functools import cache
 from retrieval.answers.meaning.synonyms import DOMAIN, thesaurus
 from retrieval.answers.question import qualifiers
 from retrieval.answers.question.english import EnglishRead, Reading, read_english
+from retrieval.answers.question.kinds import EXAMPLE, LEAST, MOST, QUANTITY, REPORT_DATE, WHO, kind
 from retrieval.answers.question.measures import asked_groups
 from retrieval.answers.question.towns import TownIndex, aliases, places, stem
 from retrieval.reports.documents import towns_in
 from retrieval.reports.figures import UNIT_GROUP
 from retrieval.search.tokenize import STOPWORDS, Tokenizer
 
-_COMPARE = re.compile(r"哪个镇|哪些镇|哪个乡|哪些乡|各镇|各乡|各个镇|每个镇|几个镇|所有镇|哪个街道|各街道|"
-                      r"哪几个镇|哪家镇|各地|对比|比较|相比|排名|哪些单位|各单位|哪个单位|"
-                      r"\b(?:each|every|which) (?:town|township|unit)s?\b|\bcompare", re.I)
-_MOST = re.compile(r"最多|最少|最高|最低|哪个多|哪个少|谁多|谁少|更多|更少|多还是少|"
-                   r"\b(?:which|who)\b[^?？]*\b(?:more|most|fewer|fewest|less|least|higher|highest|lower|lowest)\b",
-                   re.I)
-_LEAST = re.compile(r"最少|最低|哪个少|谁少|更少|\b(?:which|who)\b[^?？]*\b(?:fewer|fewest|less|least|lower|lowest)\b",
-                    re.I)
-_EXAMPLE = re.compile(r"例子|案例|做法|经验|举个|举例|讲一个|讲讲|怎么|如何|怎样|介绍|典型|措施|办法|亮点|具体做了什么|"
-                      r"法子|招数|妙招|高招|新招|花样|门道|"
-                      r"\b(?:example|how (?:does|do|did)|what (?:did|does|measures))\b", re.I)
-_QUANTITY = re.compile(r"多少|(?<!哪)几[个名人次场件起宗家份项条位户批天级期号]?|"  # 哪几个镇: which, not how many
-                       r"哪天|哪一天|什么时候|啥时候|何时|日期|几月|"
-                       r"多久|多长时间|多长|多大|多宽|多高|多远|多重|频次|频率|第几|哪年|哪个月|"
-                       r"[完成办结处理覆盖参与]率|比例|百分之|金额|总额|人数|数量|次数|场次|件数|"
-                       r"\bhow (?:many|much|often|long)\b|\bwhen\b|\bwhat (?:share|percentage|date|day)\b|"
-                       r"\b(?:rate|share|percentage|proportion|amount|total|number|sum|count)\b")
-# Who or which body does something ("法律顾问是谁", "哪家律所"), or why: a name or a reason is asked, never a figure.
-_WHO = re.compile(r"谁(?![多少更的])|哪位|为什么|为何|\bwhy\b|哪家(?:律所|律师事务所|单位|机构)|"
-                  r"哪个(?:单位|部门|律所|律师事务所|机构|科室)|什么(?:单位|部门|机构|人员?)(?:负责|担任|牵头)|"
-                  r"\bwho\b", re.I)
-_BREAKDOWN = re.compile(r"分别|都是哪|哪几类|哪些类|哪几种|都有哪|具体|其中|构成|明细|分项|什么人|做了什么|包括")
 _YEAR = re.compile(r"(20\d\d)(?:\s*年度?|(?=\s|$|[，,？?。]))")
 # Question words, measures and fillers; 量 is the amount of something (审查量).
 _SCAFFOLD = re.compile(r"^(多少.*|多[长大宽高远重久].*|几.?|哪.*|什么.*|怎么.*|如何|最多|最少|总额|总数|数量|人数|"
@@ -55,14 +34,9 @@ _WITHIN = re.compile(r"([\u4e00-\u9fff]{2,12}?)(?:里面|里头|当中|之中|�
 # "除了主要领导，其他干部…", "不算绿化那块": words the figure must not be about.
 _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|排除)([^，,。？?；;]{1,12}?)"
                        r"(?:以外|之外|外|那块|那部分|那一块|部分)?(?=[，,。？?；;）)]|以外|之外|外|$)")
-# "报告是哪天报的", "各镇的报告都是哪天出的", "落款日期": the date the report itself was signed.
-_REPORT_DATE = re.compile(r"(?:报告|总结|材料|这份).{0,8}(?:哪天|哪一天|什么时候|啥时候|何时|几月几[日号]|日期).{0,4}"
-                          r"(?:报|出|写|交|发|印|签|定稿|成文|落款)|落款|成文日期|"
-                          r"\bwhen was\b.{0,30}\breport\b|\breport\b.{0,30}\b(?:dated|signed)\b", re.I)
 _EACH = re.compile(r"^(.+?)各(?:有|是|为)?((?:几|多少).*)$")
 # "其中重点人员呢？": the question before, asked of X
 _SAME_ASKED = re.compile(r"^(?!.*(?:啥|什么|哪|怎|如何|咋)).*呢[？?]?$")
-_ENGLISH_ASKS = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b")
 _ASKS = re.compile(r"(?:多少|(?<!哪)几)[个名位家件项条所支]?(?=[\u4e00-\u9fff])")
 _NEAR_ASKS = re.compile(r"多少|(?<!哪)几|多[长大久]|哪天|什么时候|啥时候")
 _NEAR_LINK = re.compile(r"(?:一共|总共|共计|累计|共|有过|都|又|还|已经|了|有|是|为|达到|达|的|情况)+$")
@@ -161,19 +135,6 @@ def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str]
     return sorted(set(found), key=text.find), unknown
 
 
-def _kind(text: str, towns: Sequence[str]) -> str:
-    text = text.lower()
-    quantity = bool(_QUANTITY.search(text))
-    if _COMPARE.search(text) or len(towns) >= 2 or (_MOST.search(text) and not towns):
-        return "compare"
-    if not quantity:
-        return "example"
-    asks = len(re.findall(r"多少|(?<!哪)几", text))
-    if _BREAKDOWN.search(text) or asks >= 2 or len(_ENGLISH_ASKS.findall(text)) >= 2:
-        return "multi"
-    return "figure"
-
-
 def _rejoin(tagged: list[tuple[str, str]], known: Callable[[str], bool]) -> list[tuple[str, str]]:
     """Words of the reports that jieba cut apart in the question ("还迁" as 还/迁, "瞪羚的" as 瞪/羚的): pieces
     are joined again where the reports use them as one word and a piece is a lone character or a word the
@@ -250,14 +211,14 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
     reading = read_english(topic, towns, year, english_read) if english else Reading()
     terms: dict[str, float] = dict(reading.terms)
     verbs: list[str] = []
-    asks_practice = bool(_EXAMPLE.search(text)) and not _QUANTITY.search(text.lower())
+    asks_practice = bool(EXAMPLE.search(text)) and not QUANTITY.search(text.lower())
     topic = _unglue(topic, tokenizer, known) if known and not english else topic
     tagged = tokenizer.tagged(topic)
     for word, flag in _rejoin(tagged, known) if known else tagged:
         scaffold = word in STOPWORDS or word in UNIT_GROUP or _SCAFFOLD.match(word)
         place = flag == "f"  # 底下, 下面, 里头: where, not what ("镇底下一共几个村")
         function = flag.startswith(_FUNCTION_FLAGS) or (flag == "a" and len(word) == 1)  # 着, 乱, 有啥, 好
-        cue = asks_practice and any(m.end() == len(word) for m in _EXAMPLE.finditer(word))  # 新花样: asked for
+        cue = asks_practice and any(m.end() == len(word) for m in EXAMPLE.finditer(word))  # 新花样: asked for
         if scaffold or place or function or cue or english or not re.search(r"[\u4e00-\u9fffA-Za-z]", word) \
                 or word == "其他":
             continue
@@ -278,21 +239,21 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         towns=tuple(towns),
         unknown_towns=tuple(unknown),
         year=year,
-        kind=_kind(text, towns),
+        kind=kind(text, towns),
         terms=tuple(terms.items()),
         groups=asked_groups(text, topic, [t for t, w in terms.items() if w >= 1.0], counted_noun),
-        most=bool(_MOST.search(text)),
-        least=bool(_LEAST.search(text)),
-        quantity=bool(_QUANTITY.search(text.lower()) or _MOST.search(text)),
+        most=bool(MOST.search(text)),
+        least=bool(LEAST.search(text)),
+        quantity=bool(QUANTITY.search(text.lower()) or MOST.search(text)),
         english=english,
         excluded=tuple(excluded),
         bare=bare,
         counted=counted_noun,
         within=within,
         places=places(topic),
-        cue=bool(_EXAMPLE.search(text) or _WHO.search(text)),
+        cue=bool(EXAMPLE.search(text) or WHO.search(text)),
         verbs=tuple(verbs),
-        report_date=bool(_REPORT_DATE.search(text)),
+        report_date=bool(REPORT_DATE.search(text)),
         qualifiers=qualifiers.asked(text),
         near=_near(topic, terms),
         reworded=" ".join(dict.fromkeys(reworded)),
