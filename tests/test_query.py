@@ -270,12 +270,12 @@ def test_counted_noun(tokenizer: Tokenizer, question: str, counted: str, bare: b
     assert (query.counted, query.bare) == (counted, bare)
 
 
-REPORT_WORDS = {"还迁", "法律明白人", "律师", "顾问", "人民调解员", "示范镇"}
+REPORT_WORDS = {"安置", "培训", "法律明白人", "人民调解员"}
 
 
 @pytest.mark.parametrize(("question", "terms", "groups", "counted"), [
-    pytest.param("中塘还迁了多少套房？", ["还迁"], ("item",), "", id="taofang"),
-    pytest.param("岩山镇选拔了多少名村法律明白人", ["选拔", "法律明白人"], ("person",), "", id="ming-cun"),
+    pytest.param("官塘镇安置了多少套房？", ["安置"], ("item",), "", id="taofang"),
+    pytest.param("太平镇培训了多少名村法律明白人", ["培训", "法律明白人"], ("person",), "", id="ming-cun"),
     pytest.param("太平镇有多少人民调解员？", ["人民调解员"], ("person",), "人民调解员",
                  id="renmin-stays"),
 ])
