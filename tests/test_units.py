@@ -187,7 +187,7 @@ def test_batch_with_two_reports_of_one_unit_and_year_is_refused(tmp_path: Path) 
 @pytest.mark.parametrize(("text", "towns"), [
     ("杭州道街道有多少人", ["杭州道街道"]), ("王集镇调解了几起纠纷", ["王集镇"]), ("开展集镇环境整治", []),
     ("民权县双塔镇和白云乡", ["双塔镇", "白云乡"]), ("示范镇建设投入了多少", []), ("哪些建制镇有法律顾问", []),
-    ("红旗镇是全国重点镇", ["红旗镇"]),
+    ("红旗镇是全国重点镇", ["红旗镇"]), ("富强镇有多少调解员", ["富强镇"]),
 ])
 def test_towns_in_questions(text: str, towns: list[str]) -> None:
     assert towns_in(text) == towns
