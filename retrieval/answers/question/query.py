@@ -164,20 +164,23 @@ def _rejoin(tagged: list[tuple[str, str]], known: Callable[[str], bool]) -> list
     return out
 
 
-def _unglue(topic: str, tokenizer: Tokenizer, known: Callable[[str], bool]) -> str:
+def _unglue(tagged: list[tuple[str, str]], known: Callable[[str], bool]) -> str | None:
     """The measure word after a question word, when jieba glued it to the noun that follows into a word the
-    reports never use ("多少套房" as 多少/套房): set apart, so that the measure word asks for the figure's kind
-    and only a noun of two characters or more ("几名律师顾问") stays a topic word."""
+    reports never use ("多少套房" as 多少/套房): the topic with it set apart, so that the measure word asks for
+    the figure's kind and only a noun of two characters or more ("几名律师顾问") stays a topic word; None when
+    nothing was glued."""
     out: list[str] = []
-    for word, _ in tokenizer.tagged(topic):
+    glued = False
+    for word, _ in tagged:
         head = out[-1] if out else ""
         unit = next((word[:n] for n in range(len(word) - 1, 0, -1) if word[:n] in UNIT_GROUP), "")
         if unit and head.endswith(("多少", "几")) and not known(word):
             tail = word[len(unit):]
             out.extend([unit, " ", tail if len(tail) >= 2 else ""])
+            glued = True
         else:
             out.append(word)
-    return "".join(out)
+    return "".join(out) if glued else None
 
 
 def _counted(topic: str, tagged: Callable[[str], list[tuple[str, str]]]) -> str:
@@ -212,8 +215,10 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
     terms: dict[str, float] = dict(reading.terms)
     verbs: list[str] = []
     asks_practice = bool(EXAMPLE.search(text)) and not QUANTITY.search(text.lower())
-    topic = _unglue(topic, tokenizer, known) if known and not english else topic
     tagged = tokenizer.tagged(topic)
+    unglued = _unglue(tagged, known) if known and not english else None
+    if unglued is not None:
+        topic, tagged = unglued, tokenizer.tagged(unglued)
     for word, flag in _rejoin(tagged, known) if known else tagged:
         scaffold = word in STOPWORDS or word in UNIT_GROUP or _SCAFFOLD.match(word)
         place = flag == "f"  # 底下, 下面, 里头: where, not what ("镇底下一共几个村")
