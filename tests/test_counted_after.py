@@ -3,7 +3,7 @@ a compound that the question's noun closes ("0条问题线索" counts 线索).""
 
 import pytest
 
-from retrieval.answers.decide.features import names
+from retrieval.answers.decide.features import after_head, names
 from retrieval.answers.decide.ledger import Entry
 from retrieval.answers.question.query import Query, understand
 from retrieval.reports.figures import extract_figures
@@ -34,3 +34,14 @@ def test_counted_noun_after_the_figure(tokenizer: Tokenizer, question: str, sent
     entry = _entry(sentence, tokenizer)
     assert entry.after
     assert names(query, entry.after, entry) is named
+
+
+@pytest.mark.parametrize(("question", "sentence", "alike"), [
+    pytest.param("中塘镇建了几个调解小组", "全镇共建成12个调解小组", True, id="same-noun"),
+    pytest.param("中塘镇有几名调解员", "全镇共有63名人民调解员", True, id="question-noun-closes-it"),
+    pytest.param("中塘镇建了几个调解小组", "全镇配备8名专职调解员", False, id="another-head"),
+    pytest.param("中塘镇建了几个调解小组", "全镇建成调解小组12个", False, id="nothing-counted-after"),
+])
+def test_counted_noun_ends_as_the_questions(tokenizer: Tokenizer, question: str, sentence: str, alike: bool) -> None:
+    query: Query = understand(question, (), TOWNS, tokenizer)
+    assert after_head(query, _entry(sentence, tokenizer).after) is alike

@@ -17,7 +17,8 @@ from retrieval.reports.ledger_rows import own_clause
 
 FEATURES = (
     "clause_exact", "clause_head", "clause_meaning", "own_meaning", "sentence_meaning", "passage_meaning",
-    "anchored", "near_before", "counted_head", "counted_after_match", "counted_after_other", "person_times_for_person",
+    "anchored", "near_before", "counted_head", "counted_after_match", "counted_after_other", "after_head",
+    "person_times_for_person",
     "missing_noun", "missing_noun_clause", "part_missing", "whole_missing", "zoned_exact", "zoned_meaning",
     "context_meaning",
     "row_similarity", "row_similarity_lead", "passage_similarity", "passage_score", "passage_rank",
@@ -97,6 +98,13 @@ def names(query: Query, word: str, entry: Entry | None = None) -> bool:
     return any(len(term) >= 2 and rest.startswith(term) for term in nouns)
 
 
+def after_head(query: Query, after: str) -> bool:
+    """The noun counted right after the figure is a noun of the question or ends like one: "63名人民调解员" for
+    调解员, "10个网格单元" for 网格单元, not "55名专职网格员"."""
+    nouns = [t for t, w in query.terms if w >= 1.0] + ([query.counted] if query.counted else [])
+    return bool(after) and any(after.endswith(n) or (len(after) >= 2 and n.endswith(after[-2:])) for n in nouns)
+
+
 def asks_people(text: str) -> bool:
     return bool(re.search(r"(?:多少|几)(?:个|位|名)?人(?![次数民])", text))
 
@@ -151,6 +159,7 @@ def features(ctx: Context, entry: Entry, *, passage_text: str, section: str, rep
         "counted_head": head_match(head, figure.subject) if head and figure.subject else 0.0,
         "counted_after_match": float(bool(entry.after) and names(query, entry.after, entry)),
         "counted_after_other": float(bool(entry.after) and not names(query, entry.after, entry)),
+        "after_head": float(after_head(query, entry.after)),
         "person_times_for_person": float(figure.unit == "人次" and asks_people(query.text)),
         "missing_noun": missing_weight(query.terms, entry.sentence + section, ctx.weight) / total,
         "missing_noun_clause": missing_weight(query.terms, own, ctx.weight) / total,
