@@ -421,3 +421,12 @@ def test_qualifiers_carried() -> None:
 ])
 def test_a_name_asked_is_no_keyword_question(tokenizer: Tokenizer, question: str, cue: bool) -> None:
     assert _ask(tokenizer, question).cue is cue
+
+
+@pytest.mark.parametrize("question", ["清河市场监管局罚没款一共多少钱", "清河县市场监管局罚没款一共多少钱",
+                                      "市场监督管理局罚没款一共多少钱"])
+def test_a_shortened_department_name_is_the_unit_not_the_topic(tokenizer: Tokenizer, question: str) -> None:
+    units = [*TOWNS, "清河县市场监督管理局", "清河县"]
+    query = understand(question, (), units, tokenizer)
+    assert query.towns == ("清河县市场监督管理局",)
+    assert [t for t, _ in query.terms] == ["罚没款"]

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from retrieval.answers.question.query import find_towns, normalize
-from retrieval.answers.question.towns import TownIndex, pinyin, sounds_alike, stem
+from retrieval.answers.question.towns import TownIndex, abbreviations, pinyin, sounds_alike, stem
 from retrieval.reports.documents import towns_in
 from retrieval.tools.scale import town_names
 
@@ -75,3 +75,22 @@ def test_pinyin_of_stems() -> None:
     index = TownIndex(SEEDS)
     assert index.sounded_in("whataboutzhongtang") == ["中塘镇"]
     assert index.sounded_in("nothinghere") == []
+
+
+@pytest.mark.parametrize(("question", "unit"), [
+    pytest.param("清河县市场监管局立案多少件", "清河县市场监督管理局", id="body-shortened"),
+    pytest.param("清河市场监管局立案多少件", "清河县市场监督管理局", id="region-and-body-shortened"),
+    pytest.param("市场监督管理局立案多少件", "清河县市场监督管理局", id="body-without-region"),
+    pytest.param("人社局组织了几场培训", "清河县人力资源和社会保障局", id="characters-in-order"),
+    pytest.param("清河卫健委发了多少份文件", "清河县卫生健康委员会", id="committee-as-wei"),
+    pytest.param("清河县一共办了多少件", "清河县", id="the-region-itself"),
+    pytest.param("清河一共办了多少件", "清河县", id="region-without-suffix"),
+])
+def test_a_unit_is_found_by_the_names_people_write(question: str, unit: str) -> None:
+    units = ["清河县市场监督管理局", "清河县人力资源和社会保障局", "清河县卫生健康委员会", "清河县", "太平镇"]
+    assert find_towns(question, TownIndex(units))[0] == [unit]
+
+
+@pytest.mark.parametrize("question", ["监管局立案多少件", "市局立案多少件", "管理局立案多少件", "太平镇立案多少件"])
+def test_a_run_that_does_not_begin_as_the_body_names_no_department(question: str) -> None:
+    assert abbreviations(question, "清河县市场监督管理局") == []

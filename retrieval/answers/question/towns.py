@@ -6,6 +6,8 @@ the question, not with the number of towns (40,000 townships and streets, most o
     near      every name with one character masked (太?镇) → the names it stands for: one wrong character
               that reads the same (中糖镇 for 中塘镇)
     sounds    an automaton over the stems' pinyin (taiping), built on the first question in Latin letters
+    short     a department's shortened name (市场监管局 for 泾阳市市场监督管理局, 人社局, 卫健委): a run of the
+              question that keeps the body's characters in order, its first and its last (``abbreviations``)
 """
 
 import re
@@ -14,6 +16,8 @@ from collections.abc import Iterable
 from functools import cache
 
 import ahocorasick
+
+from retrieval.reports.units import REGION_SUFFIXES, short_names, unit_kind
 
 _MASK = "\x00"  # never in a question
 
@@ -38,9 +42,60 @@ _ETHNIC = re.compile(rf"^(.{{2,}}?)(?:(?:{'|'.join(_PEOPLES)})族)+(乡|镇)$")
 
 
 def aliases(town: str) -> list[str]:
-    """Other names people write a town by: an ethnic township without its people (罗子山瑶族乡 → 罗子山乡)."""
+    """Other names people write a unit by: an ethnic township without its people (罗子山瑶族乡 → 罗子山乡), a
+    region without its suffix (城南区 → 城南), a department without its region or with the region's short name
+    (泾阳市市场监督管理局 → 市场监督管理局, 泾阳市场监督管理局)."""
     plain = _ETHNIC.match(town)
-    return [plain.group(1) + plain.group(2)] if plain else []
+    names = [plain.group(1) + plain.group(2)] if plain else []
+    if unit_kind(town) == "region":
+        names += [name for name in short_names(town)[1:] if len(name) >= 2]
+    region, body = department(town)
+    if body:
+        names.append(body)
+        names += [short + body for short in short_names(region)[1:] if len(short) >= 2]
+    return [name for name in dict.fromkeys(names) if name != town]
+
+
+def department(unit: str) -> tuple[str, str]:
+    """(region, body) of a department (泾阳市, 市场监督管理局); ("", "") for other units, or a department
+    named without its region."""
+    if unit_kind(unit) != "department":
+        return "", ""
+    body = short_names(unit)[-1]
+    region = unit[:-len(body)]
+    return (region, body) if region.endswith(REGION_SUFFIXES) else ("", "")
+
+
+def last_characters(body: str) -> tuple[str, ...]:
+    """The characters a department's short name may end with: its last, and 委 of a 委员会 (卫健委), 办 of an
+    办公室 (政务办)."""
+    ends = {"委员会": "委", "办公室": "办"}
+    return (body[-1], *(end for suffix, end in ends.items() if body.endswith(suffix)))
+
+
+def _keeps_in_order(short: str, body: str) -> bool:
+    rest = iter(body)
+    return all(char in rest for char in short)
+
+
+def abbreviations(text: str, unit: str) -> list[str]:
+    """The runs of ``text`` that name the department ``unit`` in short (市场监管局, 泾阳市场监管局 for
+    泾阳市市场监督管理局; 人社局 for 人力资源和社会保障局): three characters or more, beginning with the first
+    character of its body and ending with its last, keeping the body's characters in order, the region (in full
+    or short) before it, if written, taken in."""
+    region, body = department(unit)
+    body = body or (unit if unit_kind(unit) == "department" else "")
+    if not body:
+        return []
+    prefixes = sorted({region, *short_names(region)[1:]} - {""}, key=len, reverse=True) if region else []
+    found = []
+    for end in (i + 1 for i, char in enumerate(text) if char in last_characters(body)):
+        starts = [i for i in range(max(end - len(body), 0), end - 2) if text[i] == body[0]]
+        short = next((text[i:end] for i in starts if _keeps_in_order(text[i:end], body)), "")
+        if short and short != body:
+            before = text[:end - len(short)]
+            found.append(next((p + short for p in prefixes if before.endswith(p)), short))
+    return found
 
 
 @cache
@@ -83,6 +138,11 @@ class TownIndex:
                 for i in range(len(alias)):
                     near.setdefault(alias[:i] + _MASK + alias[i + 1:], []).append(alias)
         self._alias = {alias: town for town in self.names for alias in (town, *aliases(town))}
+        self._departments: dict[str, list[str]] = {}  # the last character of a department's name → its units
+        for town in self.names:
+            if unit_kind(town) == "department":
+                for char in last_characters(town):
+                    self._departments.setdefault(char, []).append(town)
         self._written, self._near = _automaton(written), near
         self._sounds: tuple[ahocorasick.Automaton, tuple[str, ...]] | None = None
         self._lock = threading.Lock()
@@ -94,10 +154,15 @@ class TownIndex:
         return sorted(set(towns), key=self._order.__getitem__)
 
     def written_in(self, text: str) -> list[str]:
-        """Towns whose name, or stem of two characters or more, occurs in ``text``."""
+        """Units whose name, alias or stem of two characters or more, or a department's short name, occurs in
+        ``text``."""
         if not self.names:
             return []
-        return self._in_order(town for _, towns in self._written.iter(text) for town in towns)
+        written = [town for _, towns in self._written.iter(text) for town in towns]
+        shortened = [unit for char in set(text) for unit in self._departments.get(char, ())
+                     if unit not in written and abbreviations(text, unit)]
+        regions = {department(unit)[0] for unit in [*written, *shortened]}  # 城南卫健委 is not 城南区 itself
+        return self._in_order(unit for unit in [*written, *shortened] if unit not in regions)
 
     def one_off(self, name: str) -> list[str]:
         """Towns of which ``name`` is a slip of one character that reads the same (``sounds_alike``)."""
