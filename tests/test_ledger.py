@@ -98,3 +98,17 @@ def test_ledger_town_and_year_filters(env: Path, tmp_path: Path, capsys: pytest.
     assert taiping == [r for r in everything if r["单位"] == "太平镇"]
     assert _export(capsys, tmp_path / "taiping-2023.csv", "--town", "太平镇", "--year", "2023") == taiping
     assert _export(capsys, tmp_path / "taiping-2020.csv", "--town", "太平镇", "--year", "2020") == []
+
+
+@pytest.mark.parametrize(("sentence", "figure", "line"), [
+    pytest.param("全区14个街道全部实现综合行政执法。", "14个", "全区14个街道", id="the-noun-counted"),
+    pytest.param("围绕“宪法日”、“国家安全日”等节点开展宣传30余场。", "30余场", "“国家安全日”等节点开展宣传30余场",
+                 id="a-quotation-kept-whole"),
+    pytest.param("开展“法律进乡村、进社区”活动12场。", "12场", "“法律进乡村、进社区”活动12场",
+                 id="a-clause-opening-inside-a-quotation"),
+])
+def test_headline(tokenizer: Tokenizer, sentence: str, figure: str, line: str) -> None:
+    from retrieval.answers.decide.ledger import headline
+
+    entry = next(e for e in passage_entries(0, Passage("doc", (), sentence), tokenizer.tagged) if e.figure.text == figure)
+    assert headline(entry.sentence, entry.figure, entry.after) == line

@@ -94,3 +94,10 @@ def test_a_unit_is_found_by_the_names_people_write(question: str, unit: str) -> 
 @pytest.mark.parametrize("question", ["监管局立案多少件", "市局立案多少件", "管理局立案多少件", "太平镇立案多少件"])
 def test_a_run_that_does_not_begin_as_the_body_names_no_department(question: str) -> None:
     assert abbreviations(question, "清河县市场监督管理局") == []
+
+
+def test_a_county_named_is_its_departments_when_no_report_is_the_countys() -> None:
+    assert find_towns("清河县有几个调解组织", TownIndex(["清河县司法局", "太平镇"]))[0] == ["清河县司法局"]
+    assert find_towns("清河有几个调解组织", TownIndex(["清河县司法局", "太平镇"]))[0] == ["清河县司法局"]
+    assert find_towns("清河县有几个调解组织", TownIndex(["清河县司法局", "清河县"]))[0] == ["清河县"]
+    assert find_towns("清河县司法局有几个调解组织", TownIndex(["清河县司法局", "清河县"]))[0] == ["清河县司法局"]

@@ -43,15 +43,24 @@ def phrase_around(sentence: str, figure: Figure) -> str:
     return sentence[left:right]
 
 
-def headline(sentence: str, figure: Figure) -> str:
-    """The verbatim phrase that carries the figure: its clause up to the figure (or its noun after)."""
+def headline(sentence: str, figure: Figure, after: str = "") -> str:
+    """The verbatim phrase that carries the figure: its clause up to the figure, and the noun it counts when
+    that follows it ("全区14个街道", "750人的平安志愿者"); a quotation the clause opens inside is taken in whole."""
     left, _ = clause_span(sentence, figure.start, figure.end)
+    opened = sentence.rfind("“", 0, left)
+    if opened >= 0 and sentence.find("”", opened) >= left:  # "3·15"、"质量月"等节点开展…: from its first quote
+        left = opened
     text = sentence[left:figure.end]
-    for tail in (figure.subject, "的" + figure.subject):  # "750人的平安志愿者"
-        if figure.subject and sentence.startswith(tail, figure.end):
+    for tail in (figure.subject, "的" + figure.subject, after):
+        if tail and sentence.startswith(tail, figure.end):
             text += tail
             break
-    return text.strip("“” 　")[-40:]
+    text = text.strip(" 　")
+    if text.startswith("“") and "”" not in text:
+        text = text[1:]
+    if text.endswith("”") and "“" not in text:
+        text = text[:-1]
+    return text[-40:]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from retrieval.answers.question import qualifiers
 from retrieval.answers.question.english import EnglishRead, Reading, read_english
 from retrieval.answers.question.kinds import EXAMPLE, LEAST, MOST, QUANTITY, REPORT_DATE, WHO, kind
 from retrieval.answers.question.measures import asked_groups
-from retrieval.answers.question.towns import TownIndex, abbreviations, aliases, places, stem
+from retrieval.answers.question.towns import TownIndex, abbreviations, aliases, places, region_names, stem
 from retrieval.reports.documents import towns_in
 from retrieval.reports.figures import UNIT_GROUP
 from retrieval.search.tokenize import STOPWORDS, Tokenizer
@@ -202,7 +202,8 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
     towns, unknown = find_towns(text, known_towns)
     year_match = _YEAR.search(text)
     topic = text
-    spelled = sorted({a for t in towns for a in (t, *aliases(t), *abbreviations(text, t))}, key=len, reverse=True)
+    spelled = sorted({a for t in towns for a in (t, *aliases(t), *abbreviations(text, t), *region_names(t))},
+                     key=len, reverse=True)
     cut = [t[:k] for t in spelled for k in range(len(t) - 1, len(stem(t)), -1)]  # "杭州道街" of 杭州道街道
     for name in [*spelled, *unknown, *towns_in(text), *cut, *map(stem, spelled)]:
         topic = topic.replace(name, " ")

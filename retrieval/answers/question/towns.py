@@ -66,6 +66,12 @@ def department(unit: str) -> tuple[str, str]:
     return (region, body) if region.endswith(REGION_SUFFIXES) else ("", "")
 
 
+def region_names(unit: str) -> list[str]:
+    """The names of the region a department belongs to (民权县, 民权 of 民权县司法局); none for other units."""
+    region = department(unit)[0]
+    return [name for name in short_names(region) if len(name) >= 2] if region else []
+
+
 def last_characters(body: str) -> tuple[str, ...]:
     """The characters a department's short name may end with: its last, and 委 of a 委员会 (卫健委), 办 of an
     办公室 (政务办)."""
@@ -137,12 +143,15 @@ class TownIndex:
                     written.setdefault(stem(alias), []).append(town)
                 for i in range(len(alias)):
                     near.setdefault(alias[:i] + _MASK + alias[i + 1:], []).append(alias)
-        self._alias = {alias: town for town in self.names for alias in (town, *aliases(town))}
         self._departments: dict[str, list[str]] = {}  # the last character of a department's name → its units
         for town in self.names:
             if unit_kind(town) == "department":
                 for char in last_characters(town):
                     self._departments.setdefault(char, []).append(town)
+                if department(town)[0] not in self._order:  # 民权县 of 民权县司法局, when no report is the county's
+                    for name in region_names(town):
+                        written.setdefault(name, []).append(town)
+        self._alias = {alias: town for town in self.names for alias in (town, *aliases(town))}
         self._written, self._near = _automaton(written), near
         self._sounds: tuple[ahocorasick.Automaton, tuple[str, ...]] | None = None
         self._lock = threading.Lock()

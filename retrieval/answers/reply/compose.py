@@ -156,7 +156,7 @@ def _citation(searcher: Searcher, query: Query, best: Candidate, scores: dict[in
         same = [row.entry for row in searcher.ledger.at(best.row)]
         extras = tuple(e.figure for e in same if e.sentence == best.sentence and e.figure.start > best.figure.start)
     return Citation(_source(searcher, best.row, scores.get(best.row, 0.0)), best.sentence,
-                    headline(best.sentence, best.figure), best.figure, extras)
+                    headline(best.sentence, best.figure, best.entry.after), best.figure, extras)
 
 
 def _sources(searcher: Searcher, hits: list[Hit], first: list[int]) -> tuple[Source, ...]:
