@@ -45,3 +45,9 @@ def test_a_shortened_name_finds_the_departments_figure(engine: Engine, question:
 def test_a_figure_the_department_does_not_report_is_not_found(engine: Engine) -> None:
     answer = engine.ask("清河市场监管局有多少个执法大队").to_json()
     assert not answer["found"] and not answer["figures"]
+
+
+@pytest.mark.parametrize("question", ["泾阳县市场监管局立案查处了多少件案件", "清河县城关镇立案查处了多少件案件"])
+def test_another_units_question_borrows_no_figure_of_the_department(engine: Engine, question: str) -> None:
+    answer = engine.ask(question).to_json()
+    assert not answer["found"] and not answer["figures"]

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 import pytest
 
 from retrieval.answers.question.english import head, phrases, runs
-from retrieval.answers.question.query import Query, find_towns, split_parts
+from retrieval.answers.question.query import Query, split_parts
+from retrieval.answers.question.towns import find_towns
 from retrieval.engine import Engine
 
 

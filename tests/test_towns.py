@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from retrieval.answers.question.query import find_towns, normalize
-from retrieval.answers.question.towns import TownIndex, abbreviations, pinyin, sounds_alike, stem
+from retrieval.answers.question.query import normalize
+from retrieval.answers.question.towns import TownIndex, abbreviations, find_towns, pinyin, sounds_alike, stem
 from retrieval.reports.documents import towns_in
 from retrieval.tools.scale import town_names
 
@@ -101,3 +101,16 @@ def test_a_county_named_is_its_departments_when_no_report_is_the_countys() -> No
     assert find_towns("清河有几个调解组织", TownIndex(["清河县司法局", "太平镇"]))[0] == ["清河县司法局"]
     assert find_towns("清河县有几个调解组织", TownIndex(["清河县司法局", "清河县"]))[0] == ["清河县"]
     assert find_towns("清河县司法局有几个调解组织", TownIndex(["清河县司法局", "清河县"]))[0] == ["清河县司法局"]
+
+
+@pytest.mark.parametrize(("question", "found", "unknown"), [
+    pytest.param("清河县城关镇有几个调解组织", [], ["城关镇"], id="a-town-of-the-county"),
+    pytest.param("城南区东风街道有几个调解组织", [], ["东风街道"], id="a-street-of-the-district"),
+    pytest.param("城南区太平镇有几个调解组织", ["太平镇"], [], id="a-known-town-of-the-district"),
+    pytest.param("泾阳县市场监管局立案多少件", [], ["泾阳县市场监管局"], id="another-countys-department"),
+    pytest.param("全县市场监管局立案多少件", ["清河县市场监督管理局"], [], id="all-the-county-is-no-name"),
+])
+def test_a_unit_written_inside_another_name_is_not_asked_of(question: str, found: list[str],
+                                                             unknown: list[str]) -> None:
+    index = TownIndex(["清河县司法局", "清河县市场监督管理局", "城南区", "太平镇"])
+    assert find_towns(question, index) == (found, unknown)

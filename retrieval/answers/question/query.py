@@ -17,7 +17,7 @@ from retrieval.answers.question import qualifiers
 from retrieval.answers.question.english import EnglishRead, Reading, read_english
 from retrieval.answers.question.kinds import EXAMPLE, LEAST, MOST, QUANTITY, REPORT_DATE, WHO, kind
 from retrieval.answers.question.measures import asked_groups
-from retrieval.answers.question.towns import TownIndex, abbreviations, aliases, places, region_names, stem
+from retrieval.answers.question.towns import TownIndex, abbreviations, aliases, find_towns, places, region_names, stem
 from retrieval.reports.documents import towns_in
 from retrieval.reports.figures import UNIT_GROUP
 from retrieval.search.tokenize import STOPWORDS, Tokenizer
@@ -34,6 +34,8 @@ _WITHIN = re.compile(r"([\u4e00-\u9fff]{2,12}?)(?:里面|里头|当中|之中|�
 # "除了主要领导，其他干部…", "不算绿化那块": words the figure must not be about.
 _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|排除)([^，,。？?；;]{1,12}?)"
                        r"(?:以外|之外|外|那块|那部分|那一块|部分)?(?=[，,。？?；;）)]|以外|之外|外|$)")
+# The unit's own institution written after its name: 关坝镇政府, 五常街道办, 城南区人民政府, 民权县司法局党组.
+_INSTITUTION = r"(?:人民政府|[镇乡区县市]?政府|办事处|办(?![了理结件过完好成事])|[镇乡区县市]?党委|党工委|管委会|党组)?"
 _EACH = re.compile(r"^(.+?)各(?:有|是|为)?((?:几|多少).*)$")
 # "其中重点人员呢？": the question before, asked of X
 _SAME_ASKED = re.compile(r"^(?!.*(?:啥|什么|哪|怎|如何|咋)).*呢[？?]?$")
@@ -109,32 +111,6 @@ class _Locked:
             return str(self._converter.convert(text))
 
 
-# "Qingshui Town", "Dongkou county": a unit named in English.
-_ENGLISH_UNIT = re.compile(r"\b([A-Z][a-z]+)(?:'s)?\s+(?i:town(?:ship)?|county|(?:sub)?district|street)\b")
-_NOT_NAME = frozenset("which each every the this that any what whose other same whole entire one and or in of"
-                      .split())
-
-
-def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str], list[str]]:
-    """(known towns the text names, town-like names it mentions that are not in the corpus)."""
-    index = known if isinstance(known, TownIndex) else TownIndex(known)
-    found = index.written_in(text)
-    unknown = []
-    for name in towns_in(text):
-        if any(name.endswith(a) or a.endswith(name) for t in found for a in (t, *aliases(t))):
-            continue
-        close = index.one_off(name)
-        (found if close else unknown).extend(close or [name])
-    letters = re.sub(r"[^a-z]", "", text.lower())
-    if letters:
-        found += [t for t in index.sounded_in(letters) if t not in found]
-    for match in _ENGLISH_UNIT.finditer(text):  # a pinyin name of a unit the corpus lacks
-        name = match.group(1)
-        if name.lower() not in _NOT_NAME and not index.sounded_in(name.lower()):
-            unknown.append(match.group(0).removesuffix("'s"))
-    return sorted(set(found), key=text.find), unknown
-
-
 def _rejoin(tagged: list[tuple[str, str]], known: Callable[[str], bool]) -> list[tuple[str, str]]:
     """Words of the reports that jieba cut apart in the question ("还迁" as 还/迁, "瞪羚的" as 瞪/羚的): pieces
     are joined again where the reports use them as one word and a piece is a lone character or a word the
@@ -206,7 +182,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
                      key=len, reverse=True)
     cut = [t[:k] for t in spelled for k in range(len(t) - 1, len(stem(t)), -1)]  # "杭州道街" of 杭州道街道
     for name in [*spelled, *unknown, *towns_in(text), *cut, *map(stem, spelled)]:
-        topic = topic.replace(name, " ")
+        topic = re.sub(re.escape(name) + _INSTITUTION, " ", topic) if name else topic
     topic = _YEAR.sub(" ", topic)
     excluded = [w for m in _EXCLUDED.finditer(topic) for w in tokenizer.terms(m.group(1))]
     topic = _EXCLUDED.sub(" ", topic)

@@ -12,11 +12,12 @@ the question, not with the number of towns (40,000 townships and streets, most o
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 
 import ahocorasick
 
+from retrieval.reports.documents import towns_in
 from retrieval.reports.units import REGION_SUFFIXES, short_names, unit_kind
 
 _MASK = "\x00"  # never in a question
@@ -64,6 +65,15 @@ def department(unit: str) -> tuple[str, str]:
     body = short_names(unit)[-1]
     region = unit[:-len(body)]
     return (region, body) if region.endswith(REGION_SUFFIXES) else ("", "")
+
+
+def written_spans(text: str, unit: str) -> list[tuple[int, int]]:
+    """Where ``text`` names ``unit``, by any of its names (in full, alias, stem, short, its region's), the longest
+    where one holds another (民权县, not its 民权)."""
+    names = {unit, *aliases(unit), *abbreviations(text, unit), *region_names(unit)}
+    names |= {stem(name) for name in names if len(stem(name)) >= 2}
+    spans = {(m.start(), m.start() + len(name)) for name in names for m in re.finditer(re.escape(name), text)}
+    return sorted(span for span in spans if not any(o != span and o[0] <= span[0] and span[1] <= o[1] for o in spans))
 
 
 def region_names(unit: str) -> list[str]:
@@ -204,3 +214,48 @@ def places(text: str) -> tuple[str, ...]:
     """The villages and communities ``text`` names ("红溪村", not "各村" or "几个村")."""
     return tuple(p for p in _PLACE.findall(text) if not _NOT_PLACE.match(p) and not re.search("[几个多少有]", p))
 
+
+# "Qingshui Town", "Dongkou county": a unit named in English.
+_ENGLISH_UNIT = re.compile(r"\b([A-Z][a-z]+)(?:'s)?\s+(?i:town(?:ship)?|county|(?:sub)?district|street)\b")
+_NOT_NAME = frozenset("which each every the this that any what whose other same whole entire one and or in of"
+                      .split())
+
+
+def _region_before(text: str, start: int, unit: str) -> str:
+    """The name of another region written right before a department's name at ``start`` (清河县 of 清河县市场监管局
+    when the unit is 泾阳市市场监督管理局), or ""."""
+    if unit_kind(unit) != "department":
+        return ""
+    before = text[:start]
+    region = next((before[-k:] for k in (3, 4, 5) if re.fullmatch(r"[\u4e00-\u9fff]{2,4}[县市区旗]", before[-k:])), "")
+    if not region or region[-2] in "我全本该各此每其" or any(region.endswith(name) for name in region_names(unit)):
+        return ""
+    return region
+
+
+def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str], list[str]]:
+    """(known towns the text names, town-like names it mentions that are not in the corpus)."""
+    index = known if isinstance(known, TownIndex) else TownIndex(known)
+    written = towns_in(text)
+    found, unknown = [], []
+    for unit in index.written_in(text):
+        spans = written_spans(text, unit)
+        other = [_region_before(text, start, unit) for start, _ in spans]
+        if any(not region and not any(text.startswith(t, end) for t in written if t != unit)
+               for (_, end), region in zip(spans, other, strict=True)):
+            found.append(unit)  # named by itself: not 城南区 of 城南区东风街道, nor 市场监管局 of another county's
+        else:
+            unknown += [region + text[start:end] for (start, end), region in zip(spans, other, strict=True) if region]
+    for name in written:
+        if any(name.endswith(a) or a.endswith(name) for t in found for a in (t, *aliases(t))):
+            continue
+        close = index.one_off(name)
+        (found if close else unknown).extend(close or [name])
+    letters = re.sub(r"[^a-z]", "", text.lower())
+    if letters:
+        found += [t for t in index.sounded_in(letters) if t not in found]
+    for match in _ENGLISH_UNIT.finditer(text):  # a pinyin name of a unit the corpus lacks
+        name = match.group(1)
+        if name.lower() not in _NOT_NAME and not index.sounded_in(name.lower()):
+            unknown.append(match.group(0).removesuffix("'s"))
+    return sorted(set(found), key=text.find), unknown
