@@ -114,3 +114,7 @@ def test_a_unit_written_inside_another_name_is_not_asked_of(question: str, found
                                                              unknown: list[str]) -> None:
     index = TownIndex(["清河县司法局", "清河县市场监督管理局", "城南区", "太平镇"])
     assert find_towns(question, index) == (found, unknown)
+
+
+def test_a_town_is_asked_of_whatever_follows_it() -> None:
+    assert find_towns("太平镇给镇干部办了几场培训", TownIndex(["太平镇"]))[0] == ["太平镇"]

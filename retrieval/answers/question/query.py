@@ -34,8 +34,10 @@ _WITHIN = re.compile(r"([\u4e00-\u9fff]{2,12}?)(?:里面|里头|当中|之中|�
 # "除了主要领导，其他干部…", "不算绿化那块": words the figure must not be about.
 _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|排除)([^，,。？?；;]{1,12}?)"
                        r"(?:以外|之外|外|那块|那部分|那一块|部分)?(?=[，,。？?；;）)]|以外|之外|外|$)")
-# The unit's own institution written after its name: 关坝镇政府, 五常街道办, 城南区人民政府, 民权县司法局党组.
-_INSTITUTION = r"(?:人民政府|[镇乡区县市]?政府|办事处|办(?![了理结件过完好成事])|[镇乡区县市]?党委|党工委|管委会|党组)?"
+# The unit's own institution written after its name: 关坝镇政府, 城南区人民政府, 五常街道办 (not 党委: 党委中心组
+# and 党委会 are what is asked about).
+_INSTITUTION = r"(?:人民政府|[镇乡区县市]?政府|办事处|管委会)?"
+_STREET_OFFICE = r"(?:办事处|办(?![了理结件过完好成事实案]))?"
 _EACH = re.compile(r"^(.+?)各(?:有|是|为)?((?:几|多少).*)$")
 # "其中重点人员呢？": the question before, asked of X
 _SAME_ASKED = re.compile(r"^(?!.*(?:啥|什么|哪|怎|如何|咋)).*呢[？?]?$")
@@ -182,7 +184,8 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
                      key=len, reverse=True)
     cut = [t[:k] for t in spelled for k in range(len(t) - 1, len(stem(t)), -1)]  # "杭州道街" of 杭州道街道
     for name in [*spelled, *unknown, *towns_in(text), *cut, *map(stem, spelled)]:
-        topic = re.sub(re.escape(name) + _INSTITUTION, " ", topic) if name else topic
+        topic = re.sub(re.escape(name) + (_STREET_OFFICE if name.endswith("街道") else _INSTITUTION), " ", topic) \
+            if name else topic
     topic = _YEAR.sub(" ", topic)
     excluded = [w for m in _EXCLUDED.finditer(topic) for w in tokenizer.terms(m.group(1))]
     topic = _EXCLUDED.sub(" ", topic)

@@ -241,7 +241,8 @@ def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str]
     for unit in index.written_in(text):
         spans = written_spans(text, unit)
         other = [_region_before(text, start, unit) for start, _ in spans]
-        if any(not region and not any(text.startswith(t, end) for t in written if t != unit)
+        above = unit_kind(unit) in ("region", "department")  # a town is no region of the towns after it
+        if any(not region and not (above and any(text.startswith(t, end) for t in written if t != unit))
                for (_, end), region in zip(spans, other, strict=True)):
             found.append(unit)  # named by itself: not 城南区 of 城南区东风街道, nor 市场监管局 of another county's
         else:
