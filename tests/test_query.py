@@ -444,3 +444,15 @@ def test_the_units_institution_after_its_name_is_not_the_topic(tokenizer: Tokeni
 def test_a_word_after_the_units_name_that_is_no_institution_stays(tokenizer: Tokenizer, question: str,
                                                                    word: str) -> None:
     assert word in dict(understand(question, (), TOWNS, tokenizer).terms)
+
+
+@pytest.mark.parametrize(("question", "most", "least"), [
+    ("哪个县司法局办的复议案件多", True, False),
+    ("哪个镇的网格员配得少一些", True, True),
+    ("哪个区的调解成功率高", True, False),
+    ("哪个镇有多少网格员", False, False),
+])
+def test_which_one_has_more_is_asked_at_the_end(question: str, most: bool, least: bool) -> None:
+    from retrieval.answers.question.kinds import LEAST, MOST
+
+    assert (bool(MOST.search(question)), bool(LEAST.search(question))) == (most, least)

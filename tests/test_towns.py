@@ -118,3 +118,13 @@ def test_a_unit_written_inside_another_name_is_not_asked_of(question: str, found
 
 def test_a_town_is_asked_of_whatever_follows_it() -> None:
     assert find_towns("太平镇给镇干部办了几场培训", TownIndex(["太平镇"]))[0] == ["太平镇"]
+
+
+@pytest.mark.parametrize(("question", "found"), [
+    ("兰考司法局调解员多少名", ["兰考县司法局"]),
+    ("兰考县司法局调解员多少名", ["兰考县司法局"]),
+    ("司法局调解员多少名", ["兰考县司法局", "清河县司法局"]),
+    ("哪个县司法局调解员多", ["兰考县司法局", "清河县司法局"]),
+])
+def test_one_countys_department_among_several(question: str, found: list[str]) -> None:
+    assert find_towns(question, TownIndex(["兰考县司法局", "清河县司法局"])) == (found, [])

@@ -5,13 +5,16 @@ import re
 from collections.abc import Sequence
 
 COMPARE = re.compile(r"哪个镇|哪些镇|哪个乡|哪些乡|各镇|各乡|各个镇|每个镇|几个镇|所有镇|哪个街道|各街道|"
-                     r"哪几个镇|哪家镇|各地|对比|比较|相比|排名|哪些单位|各单位|哪个单位|"
+                     r"哪几个镇|哪家镇|各地|对比|比较|相比|排名|哪些单位|各单位|哪个单位|哪个[县区局委]|各[县区局]|"
                      r"\b(?:each|every|which) (?:town|township|unit)s?\b|\bcompare", re.I)
-MOST = re.compile(r"最多|最少|最高|最低|哪个多|哪个少|谁多|谁少|更多|更少|多还是少|"
+# "哪个县司法局法律援助案件多", "哪个镇调解员配得少": which one has more, at the end of the question.
+_WHICH_MORE = r"哪[个些家位]?[^，。？?]{1,24}?(?:多|(?<!多)少|高|低)(?:一些|一点|些)?[？?。！!]?$"
+_WHICH_LESS = r"哪[个些家位]?[^，。？?]{1,24}?(?:(?<!多)少|低)(?:一些|一点|些)?[？?。！!]?$"
+MOST = re.compile(_WHICH_MORE + r"|最多|最少|最高|最低|哪个多|哪个少|谁多|谁少|更多|更少|多还是少|"
                   r"\b(?:which|who)\b[^?？]*\b(?:more|most|fewer|fewest|less|least|higher|highest|lower|lowest)\b",
                   re.I)
-LEAST = re.compile(r"最少|最低|哪个少|谁少|更少|\b(?:which|who)\b[^?？]*\b(?:fewer|fewest|less|least|lower|lowest)\b",
-                   re.I)
+LEAST = re.compile(_WHICH_LESS + r"|最少|最低|哪个少|谁少|更少|"
+                   r"\b(?:which|who)\b[^?？]*\b(?:fewer|fewest|less|least|lower|lowest)\b", re.I)
 EXAMPLE = re.compile(r"例子|案例|做法|经验|举个|举例|讲一个|讲讲|怎么|如何|怎样|介绍|典型|措施|办法|亮点|具体做了什么|"
                      r"法子|招数|妙招|高招|新招|花样|门道|"
                      r"\b(?:example|how (?:does|do|did)|what (?:did|does|measures))\b", re.I)

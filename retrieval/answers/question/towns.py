@@ -163,6 +163,8 @@ class TownIndex:
                         written.setdefault(name, []).append(town)
         self._alias = {alias: town for town in self.names for alias in (town, *aliases(town))}
         self._written, self._near = _automaton(written), near
+        self.regions = frozenset(name for unit in self.names for name in
+                                 (*region_names(unit), *(short_names(unit) if unit_kind(unit) == "region" else ())))
         self._sounds: tuple[ahocorasick.Automaton, tuple[str, ...]] | None = None
         self._lock = threading.Lock()
 
@@ -221,14 +223,17 @@ _NOT_NAME = frozenset("which each every the this that any what whose other same 
                       .split())
 
 
-def _region_before(text: str, start: int, unit: str) -> str:
-    """The name of another region written right before a department's name at ``start`` (清河县 of 清河县市场监管局
-    when the unit is 泾阳市市场监督管理局), or ""."""
+def _region_before(text: str, start: int, unit: str, regions: frozenset[str]) -> str:
+    """The name of another region written right before a department's name at ``start`` (清河县 of 清河县市场监管局,
+    兰考 of 兰考司法局, when the unit is another county's), or ""; ``regions``: the regions the corpus knows."""
     if unit_kind(unit) != "department":
         return ""
-    before = text[:start]
+    before, own = text[:start], region_names(unit)
+    known = next((name for name in sorted(regions, key=len, reverse=True) if before.endswith(name)), "")
+    if known:
+        return "" if known in own else known
     region = next((before[-k:] for k in (3, 4, 5) if re.fullmatch(r"[\u4e00-\u9fff]{2,4}[县市区旗]", before[-k:])), "")
-    if not region or region[-2] in "我全本该各此每其" or any(region.endswith(name) for name in region_names(unit)):
+    if not region or re.search(r"[哪各每几该本我全那这其某个些]", region) or any(region.endswith(n) for n in own):
         return ""
     return region
 
@@ -240,13 +245,14 @@ def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str]
     found, unknown = [], []
     for unit in index.written_in(text):
         spans = written_spans(text, unit)
-        other = [_region_before(text, start, unit) for start, _ in spans]
+        other = [_region_before(text, start, unit, index.regions) for start, _ in spans]
         above = unit_kind(unit) in ("region", "department")  # a town is no region of the towns after it
         if any(not region and not (above and any(text.startswith(t, end) for t in written if t != unit))
                for (_, end), region in zip(spans, other, strict=True)):
             found.append(unit)  # named by itself: not 城南区 of 城南区东风街道, nor 市场监管局 of another county's
         else:
-            unknown += [region + text[start:end] for (start, end), region in zip(spans, other, strict=True) if region]
+            unknown += [region + text[start:end] for (start, end), region in zip(spans, other, strict=True)
+                        if region and region not in index.regions]
     for name in written:
         if any(name.endswith(a) or a.endswith(name) for t in found for a in (t, *aliases(t))):
             continue
@@ -259,4 +265,4 @@ def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str]
         name = match.group(1)
         if name.lower() not in _NOT_NAME and not index.sounded_in(name.lower()):
             unknown.append(match.group(0).removesuffix("'s"))
-    return sorted(set(found), key=text.find), unknown
+    return sorted(set(found), key=lambda t: (text.find(t), index.names.index(t) if t in index.names else 0)), unknown
