@@ -456,3 +456,8 @@ def test_which_one_has_more_is_asked_at_the_end(question: str, most: bool, least
     from retrieval.answers.question.kinds import LEAST, MOST
 
     assert (bool(MOST.search(question)), bool(LEAST.search(question))) == (most, least)
+
+
+@pytest.mark.parametrize("question", ["太平镇调解员有多少，说一下", "给我列一下太平镇调解员有多少", "太平镇调解员有多少，告诉我"])
+def test_the_asking_is_not_the_topic(tokenizer: Tokenizer, question: str) -> None:
+    assert [t for t, _ in understand(question, (), TOWNS, tokenizer).terms] == ["调解员"]

@@ -38,6 +38,8 @@ _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|
 # and 党委会 are what is asked about).
 _INSTITUTION = r"(?:人民政府|[镇乡区县市]?政府|办事处|管委会)?"
 _STREET_OFFICE = r"(?:办事处|办(?![了理结件过完好成事实案]))?"
+# "有次数的说一下", "给我列一下": the asking, not what is asked about.
+_REQUEST = re.compile(r"(?:请|麻烦)?(?:给我|帮我|跟我)?(?:说|讲|列|报|查|看|统计|汇总|告诉我)(?:一下|一哈|下)(?![来去面])|告诉我")
 _EACH = re.compile(r"^(.+?)各(?:有|是|为)?((?:几|多少).*)$")
 # "其中重点人员呢？": the question before, asked of X
 _SAME_ASKED = re.compile(r"^(?!.*(?:啥|什么|哪|怎|如何|咋)).*呢[？?]?$")
@@ -186,7 +188,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
     for name in [*spelled, *unknown, *towns_in(text), *cut, *map(stem, spelled)]:
         topic = re.sub(re.escape(name) + (_STREET_OFFICE if name.endswith("街道") else _INSTITUTION), " ", topic) \
             if name else topic
-    topic = _YEAR.sub(" ", topic)
+    topic = _REQUEST.sub(" ", _YEAR.sub(" ", topic))
     excluded = [w for m in _EXCLUDED.finditer(topic) for w in tokenizer.terms(m.group(1))]
     topic = _EXCLUDED.sub(" ", topic)
     english = not re.search(r"[\u4e00-\u9fff]", text)
