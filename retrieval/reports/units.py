@@ -158,7 +158,8 @@ def short_names(unit: str) -> tuple[str, ...]:
     names = [unit]
     kind = unit_kind(unit)
     if kind == "department":
-        cuts = [cut for cut in _cuts(unit) if len(unit) - cut >= 3]
+        cuts = [cut for cut in _cuts(unit) if len(unit) - cut >= 3 and unit[cut:] not in DEPARTMENT_SUFFIXES
+                and not unit[:cut].endswith("片区")]  # 北塘片区管理局 is one name: not a 管理局 of 北塘片区
         if cuts:
             names.append(unit[cuts[-1]:])
     elif kind is not None:

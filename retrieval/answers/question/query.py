@@ -39,7 +39,8 @@ _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|
 _INSTITUTION = r"(?:人民政府|[镇乡区县市]?政府|办事处|管委会)?"
 _STREET_OFFICE = r"(?:办事处|办(?![了理结件过完好成事实案]))?"
 # "有次数的说一下", "给我列一下": the asking, not what is asked about.
-_REQUEST = re.compile(r"(?:请|麻烦)?(?:给我|帮我|跟我)?(?:说|讲|列|报|查|看|统计|汇总|告诉我)(?:一下|一哈|下)(?![来去面])|告诉我")
+_REQUEST = re.compile(r"(?:请|麻烦)?(?:给我|帮我|跟我)?(?:说|讲|列|报|查|看|统计|汇总|告诉我)"
+                      r"(?:一下|一哈|下)(?![来去面])|告诉我")
 _EACH = re.compile(r"^(.+?)各(?:有|是|为)?((?:几|多少).*)$")
 # "其中重点人员呢？": the question before, asked of X
 _SAME_ASKED = re.compile(r"^(?!.*(?:啥|什么|哪|怎|如何|咋)).*呢[？?]?$")
