@@ -461,3 +461,8 @@ def test_which_one_has_more_is_asked_at_the_end(question: str, most: bool, least
 @pytest.mark.parametrize("question", ["太平镇调解员有多少，说一下", "给我列一下太平镇调解员有多少", "太平镇调解员有多少，告诉我"])
 def test_the_asking_is_not_the_topic(tokenizer: Tokenizer, question: str) -> None:
     assert [t for t, _ in understand(question, (), TOWNS, tokenizer).terms] == ["调解员"]
+
+
+@pytest.mark.parametrize("question", ["我镇调解员有多少", "本镇调解员有多少", "咱们镇调解员有多少", "我局调解员有多少"])
+def test_the_askers_own_unit_is_not_the_topic(tokenizer: Tokenizer, question: str) -> None:
+    assert [t for t, _ in understand(question, (), TOWNS, tokenizer).terms] == ["调解员"]
