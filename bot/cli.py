@@ -165,8 +165,18 @@ def cmd_ledger(engine: Engine, args: argparse.Namespace) -> int:
     from retrieval.answers.decide.ledger import to_csv
 
     searcher = engine.searcher
-    table = to_csv(searcher.ledger, searcher.corpus.passages, searcher.corpus.reports, town=args.town,
-                   year=args.year)
+    town = args.town
+    if town and town not in searcher.towns:  # 太平, 市场监管局: the unit as officials write it
+        from retrieval.answers.question.towns import TownIndex, find_towns
+
+        named = find_towns(town, TownIndex(searcher.towns))[0]
+        if len(named) != 1:
+            units = "、".join(sorted(searcher.towns))
+            print(f"--town {town}：{'对应多个单位：' + '、'.join(named) if named else '没有这个单位的报告'}。"
+                  f"现有单位：{units}", file=sys.stderr)
+            return 2
+        town = named[0]
+    table = to_csv(searcher.ledger, searcher.corpus.passages, searcher.corpus.reports, town=town, year=args.year)
     if args.csv:
         Path(args.csv).write_text(table, encoding="utf-8")
         print(f"已写入 {args.csv}：{table.count(chr(10)) - 1} 个数字")

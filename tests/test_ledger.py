@@ -98,6 +98,14 @@ def test_ledger_town_and_year_filters(env: Path, tmp_path: Path, capsys: pytest.
     assert taiping == [r for r in everything if r["单位"] == "太平镇"]
     assert _export(capsys, tmp_path / "taiping-2023.csv", "--town", "太平镇", "--year", "2023") == taiping
     assert _export(capsys, tmp_path / "taiping-2020.csv", "--town", "太平镇", "--year", "2020") == []
+    assert _export(capsys, tmp_path / "short.csv", "--town", "太平") == taiping  # as officials write it
+
+
+def test_ledger_of_a_unit_without_a_report(env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ledger", "--csv", str(tmp_path / "none.csv"), "--town", "红旗镇"]) == 2
+    error = capsys.readouterr().err
+    assert "红旗镇" in error and "没有这个单位的报告" in error and "太平镇" in error
+    assert not (tmp_path / "none.csv").exists()
 
 
 @pytest.mark.parametrize(("sentence", "figure", "line"), [
