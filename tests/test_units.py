@@ -68,6 +68,9 @@ def test_real_reports_keep_their_unit_and_year(path: Path) -> None:
     pytest.param("民权县李集乡人民政府关于2021年法治政府建设情况的报告", "李集乡", id="x-ji-xiang"),
     pytest.param("新市镇2021年法治政府建设工作总结", "新市镇", id="shi-in-town-name"),
     pytest.param("湘西土家族苗族自治州2023年法治政府建设报告", "湘西土家族苗族自治州", id="autonomous-prefecture"),
+    pytest.param("中共城南区市场监督管理局党组关于2023年度法治政府建设情况的报告", "城南区市场监督管理局",
+                 id="party-group-of-a-bureau"),
+    pytest.param("中共红旗镇党委 红旗镇人民政府关于2023年度法治政府建设情况的报告", "红旗镇", id="party-committee-and-town"),
     pytest.param("关于2022年法治政府建设情况的报告", None, id="no-issuer"),
     pytest.param("2024年工作总结", None, id="no-unit"),
 ])

@@ -20,7 +20,7 @@ TOWN_SUFFIXES = ("民族乡", "街道", "苏木", "镇", "乡")
 REGION_SUFFIXES = ("自治区", "自治州", "自治县", "自治旗", "特别行政区", "新区", "地区", "省", "市", "盟", "县",
                    "旗", "区")
 DEPARTMENT_SUFFIXES = ("片区管理局", "管理局", "委员会", "办公室", "中心", "局", "委", "办", "厅", "署")
-_INSTITUTION = re.compile(r"(?:人民政府|政府|办事处|管理委员会|管委会|党工委)+$")
+_INSTITUTION = re.compile(r"(?:人民政府|政府|办事处|管理委员会|管委会|党工委|党委|党组)+$")
 _PARTY = re.compile(r"^(?:中共|中国共产党)")
 _GENERIC_START = set("哪各每几该本我全那这其某")
 _CLAUSE_START = set("在对由向从经据按把将为以与和及今去明上下")  # 在区委…: a preposition, in the body only
@@ -34,8 +34,8 @@ _NOT_IN_NAME = re.compile(r"[和与及的、是了在有个委政府党]")
 # A suffix followed by these starts a longer word: 镇村, 乡村, 区委, 县级, 区域, 市场, 县城 ….
 _WORD_GOES_ON = set("村镇乡土亲贤里委级域城场民内外直属长")
 _BREAKS = re.compile(r"[，,。；;：:、！？!?（）()《》“”\"'\s\u3000]+")
-_TITLE_CUT = re.compile(r"关于|(?:19|20)\d\d\s*年度?|[〇零一二三四五六七八九]{4}年度?|年度|法治|依法|党政|述法|履行|"
-                        r"工作|情况|报告|总结|汇报")
+_TITLE_CUT = re.compile(r"关于|党委|党组|(?:19|20)\d\d\s*年度?|[〇零一二三四五六七八九]{4}年度?|年度|法治|依法|党政|"
+                        r"述法|履行|工作|情况|报告|总结|汇报")
 _DATE_LINE = re.compile(r"(?:19|20)\d\d\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|[〇零一二三四五六七八九十]+年"
                         r"[〇零一二三四五六七八九十]+月(?:[〇零一二三四五六七八九十]+日)?|[（(]盖章[）)]")
 _SIGNATURE_LINES = 8
