@@ -128,3 +128,9 @@ def test_a_town_is_asked_of_whatever_follows_it() -> None:
 ])
 def test_one_countys_department_among_several(question: str, found: list[str]) -> None:
     assert find_towns(question, TownIndex(["兰考县司法局", "清河县司法局"])) == (found, [])
+
+
+def test_a_county_in_english_is_its_departments_when_no_report_is_the_countys() -> None:
+    text = "How many legal aid cases did the Qinghe County Justice Bureau handle?"
+    assert find_towns(text, TownIndex(["清河县司法局", "太平镇"])) == (["清河县司法局"], [])
+    assert find_towns(text, TownIndex(["清河县", "太平镇"])) == (["清河县"], [])

@@ -203,6 +203,9 @@ class TownIndex:
                 for town in self.names:
                     for alias in (town, *aliases(town)):
                         keys.setdefault(pinyin(stem(alias)), []).append(town)
+                    if department(town)[0] not in self._order:  # Minquan County: 民权县司法局, as in Chinese
+                        for name in region_names(town)[1:]:
+                            keys.setdefault(pinyin(name), []).append(town)
                 always = tuple(keys.pop("", ()))  # an empty pinyin is in every text
                 self._sounds = (_automaton(keys), always)
             return self._sounds
