@@ -34,6 +34,8 @@ def test_the_report_is_the_departments(engine: Engine) -> None:
     ("清河市场监管局持证执法人员有多少", "236名"),
     ("清河县市场监督管理局新增了多少户市场主体", "8732户"),
     ("市场监管局对轻微违法不予处罚的有几件", "47件"),
+    ("市场监管局执法人员培训搞了多少场", "12场"),  # not the plan: "力争全年执法人员培训不少于15场"
+    ("市场监管局明年执法人员培训打算搞多少场", "不少于15场"),
 ])
 def test_a_shortened_name_finds_the_departments_figure(engine: Engine, question: str, figure: str) -> None:
     answer = engine.ask(question).to_json()

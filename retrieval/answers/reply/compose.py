@@ -37,6 +37,7 @@ PASSAGES = 12  # best passages of a report whose figures are candidates
 ROWS = 12  # ledger rows of a report nearest the question by meaning, added to the candidates
 _PREPOSITIONS = tuple("在对向为于从")
 _PER_UNIT = re.compile(r"每|各|平均|人均|单个|一个")  # the question asks each one's figure
+_PLANNED = re.compile(r"力争|争取|预计|计划|目标|拟")  # "力争全年培训不少于15场": a plan, not what was done
 DEFAULT_SCOPE = ScopeConfig()
 
 
@@ -91,9 +92,11 @@ def _fits(query: Query, entry: Entry, section: tuple[str, ...] = ()) -> bool:
         return False  # "有多少个村": only a figure followed by 村 counts villages
     if query.bare and entry.sentence.startswith(entry.after + "的", figure.end):
         return False  # "11个村委的治安监控接入…" counts the villages that did something, not all of them
-    own = own_clause(entry.sentence, figure.start, figure.end) if "每" in entry.clause or query.qualifiers else ""
+    own = own_clause(entry.sentence, figure.start, figure.end)
     if figure.group != "frequency" and "每" in own[:own.find(figure.text)] and not _PER_UNIT.search(query.text):
         return False  # "每个科室2名以上" is each one's figure, not the total asked for
+    if "planned" not in query.qualifiers and _PLANNED.search(own[:own.find(figure.text)]):
+        return False  # a plan answers only a question about plans
     if query.qualifiers and not carried(query.qualifiers, own, entry.sentence + " ".join(section)):
         return False  # "没考过执法证的": a sentence that says nothing of those who did not pass
     return not (figure.unit == "人次" and asks_people(query.text))  # "多少人" is never answered with visits (人次)
