@@ -120,6 +120,9 @@ def test_subject_never_reaches_into_the_previous_figure() -> None:
     pytest.param("共组织法律顾问参与合同审查136件次", "136件次", "case", id="case-jianci"),
     pytest.param("居住社区的检查达到1008个次", "1008个次", "visit", id="visit-geci"),
     pytest.param("清运垃圾20吨", "20吨", "weight", id="weight-dun"),
+    pytest.param("出动执法车辆12车次", "12车次", "times", id="times-checi"),
+    pytest.param("开设法治课堂15堂", "15堂", "times", id="times-tang"),
+    pytest.param("抽查行政执法案卷120卷", "120卷", "item", id="item-juan"),
 ])
 def test_figure_group(sentence: str, text: str, group: str) -> None:
     (figure,) = extract_figures(sentence)
