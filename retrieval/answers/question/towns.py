@@ -171,6 +171,10 @@ class TownIndex:
     def __len__(self) -> int:
         return len(self.names)
 
+    def order(self, town: str) -> int:
+        """Where ``town`` stands among the names given (0 for a name not among them)."""
+        return self._order.get(town, 0)
+
     def _in_order(self, towns: Iterable[str]) -> list[str]:
         return sorted(set(towns), key=self._order.__getitem__)
 
@@ -268,4 +272,4 @@ def find_towns(text: str, known: "Sequence[str] | TownIndex") -> tuple[list[str]
         name = match.group(1)
         if name.lower() not in _NOT_NAME and not index.sounded_in(name.lower()):
             unknown.append(match.group(0).removesuffix("'s"))
-    return sorted(set(found), key=lambda t: (text.find(t), index.names.index(t) if t in index.names else 0)), unknown
+    return sorted(set(found), key=lambda t: (text.find(t), index.order(t))), unknown

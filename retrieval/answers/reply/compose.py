@@ -92,10 +92,12 @@ def _fits(query: Query, entry: Entry, section: tuple[str, ...] = ()) -> bool:
         return False  # "有多少个村": only a figure followed by 村 counts villages
     if query.bare and entry.sentence.startswith(entry.after + "的", figure.end):
         return False  # "11个村委的治安监控接入…" counts the villages that did something, not all of them
-    own = own_clause(entry.sentence, figure.start, figure.end)
+    planned = "planned" not in query.qualifiers and bool(_PLANNED.search(entry.clause))
+    own = own_clause(entry.sentence, figure.start, figure.end) if "每" in entry.clause or query.qualifiers or \
+        planned else ""
     if figure.group != "frequency" and "每" in own[:own.find(figure.text)] and not _PER_UNIT.search(query.text):
         return False  # "每个科室2名以上" is each one's figure, not the total asked for
-    if "planned" not in query.qualifiers and _PLANNED.search(own[:own.find(figure.text)]):
+    if planned and _PLANNED.search(own[:own.find(figure.text)]):
         return False  # a plan answers only a question about plans
     if query.qualifiers and not carried(query.qualifiers, own, entry.sentence + " ".join(section)):
         return False  # "没考过执法证的": a sentence that says nothing of those who did not pass
