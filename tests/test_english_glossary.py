@@ -19,6 +19,9 @@ from retrieval.answers.question.english import glossary_terms
     ("What law popularization work was done?", "普法"),
     ("Was there pre-meeting law study?", "会前学法"),
     ("How many training classes were held?", "培训"),
+    ("How many cases were filed by the bureau?", "立案"),
+    ("How many new market entities were registered?", "市场主体"),
+    ("How much was collected in fines and confiscations?", "罚没款"),
 ])
 def test_new_phrases_map_to_report_words(text: str, expected: str) -> None:
     assert expected in glossary_terms(text)
