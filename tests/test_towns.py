@@ -83,15 +83,19 @@ def test_pinyin_of_stems() -> None:
     pytest.param("市场监督管理局立案多少件", "清河县市场监督管理局", id="body-without-region"),
     pytest.param("人社局组织了几场培训", "清河县人力资源和社会保障局", id="characters-in-order"),
     pytest.param("清河卫健委发了多少份文件", "清河县卫生健康委员会", id="committee-as-wei"),
+    pytest.param("综合执法局罚了多少钱", "清河县城市管理综合行政执法局", id="five-from-a-word-inside"),
+    pytest.param("城管局罚了多少钱", "清河县城市管理综合行政执法局", id="first-characters"),
     pytest.param("清河县一共办了多少件", "清河县", id="the-region-itself"),
     pytest.param("清河一共办了多少件", "清河县", id="region-without-suffix"),
 ])
 def test_a_unit_is_found_by_the_names_people_write(question: str, unit: str) -> None:
-    units = ["清河县市场监督管理局", "清河县人力资源和社会保障局", "清河县卫生健康委员会", "清河县", "太平镇"]
+    units = ["清河县市场监督管理局", "清河县人力资源和社会保障局", "清河县卫生健康委员会", "清河县城市管理综合行政执法局",
+             "清河县", "太平镇"]
     assert find_towns(question, TownIndex(units))[0] == [unit]
 
 
-@pytest.mark.parametrize("question", ["监管局立案多少件", "市局立案多少件", "管理局立案多少件", "太平镇立案多少件"])
+@pytest.mark.parametrize("question", ["监管局立案多少件", "市局立案多少件", "管理局立案多少件", "太平镇立案多少件",
+                                      "督管理局立案多少件"])
 def test_a_run_that_does_not_begin_as_the_body_names_no_department(question: str) -> None:
     assert abbreviations(question, "清河县市场监督管理局") == []
 

@@ -97,8 +97,9 @@ def _keeps_in_order(short: str, body: str) -> bool:
 def abbreviations(text: str, unit: str) -> list[str]:
     """The runs of ``text`` that name the department ``unit`` in short (市场监管局, 泾阳市场监管局 for
     泾阳市市场监督管理局; 人社局 for 人力资源和社会保障局): three characters or more, beginning with the first
-    character of its body and ending with its last, keeping the body's characters in order, the region (in full
-    or short) before it, if written, taken in."""
+    character of its body (or, five or more, with two characters that stand together in it: 综合执法局) and
+    ending with its last, keeping the body's characters in order, the region (in full or short) before it, if
+    written, taken in."""
     region, body = department(unit)
     body = body or (unit if unit_kind(unit) == "department" else "")
     if not body:
@@ -106,7 +107,8 @@ def abbreviations(text: str, unit: str) -> list[str]:
     prefixes = sorted({region, *short_names(region)[1:]} - {""}, key=len, reverse=True) if region else []
     found = []
     for end in (i + 1 for i, char in enumerate(text) if char in last_characters(body)):
-        starts = [i for i in range(max(end - len(body), 0), end - 2) if text[i] == body[0]]
+        starts = [i for i in range(max(end - len(body), 0), end - 2)  # 综合执法局 of 城市管理综合行政执法局 too
+                  if text[i] == body[0] or (end - i >= 5 and text[i:i + 2] in body)]
         short = next((text[i:end] for i in starts if _keeps_in_order(text[i:end], body)), "")
         if short and short != body:
             before = text[:end - len(short)]
