@@ -463,6 +463,11 @@ def test_the_asking_is_not_the_topic(tokenizer: Tokenizer, question: str) -> Non
     assert [t for t, _ in understand(question, (), TOWNS, tokenizer).terms] == ["调解员"]
 
 
+def test_a_word_that_begins_like_the_asking_stays(tokenizer: Tokenizer) -> None:
+    terms = dict(understand("太平镇检查下属单位多少家", (), TOWNS, tokenizer).terms)
+    assert "检查" in terms and any(t.startswith("下属") for t in terms)
+
+
 @pytest.mark.parametrize("question", ["我镇调解员有多少", "本镇调解员有多少", "咱们镇调解员有多少", "我局调解员有多少"])
 def test_the_askers_own_unit_is_not_the_topic(tokenizer: Tokenizer, question: str) -> None:
     assert [t for t, _ in understand(question, (), TOWNS, tokenizer).terms] == ["调解员"]
