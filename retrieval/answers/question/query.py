@@ -38,7 +38,7 @@ _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|
 # The unit's own institution written after its name: 关坝镇政府, 城南区人民政府, 五常街道办 (not 党委: 党委中心组
 # and 党委会 are what is asked about).
 _INSTITUTION = r"(?:人民政府|[镇乡区县市]?政府|办事处|管委会)?"
-_STREET_OFFICE = r"(?:办事处|办(?![了理结件过完好成事实案]))?"
+_STREET_OFFICE = r"(?:办事处|办(?![了理结件过完好成事实案公证]))?"
 # "有次数的说一下", "给我列一下": the asking, not what is asked about.
 _REQUEST = re.compile(r"(?:请|麻烦)?(?:给我|帮我|跟我)?(?:说|讲|列|报|查|看|统计|汇总|告诉我)"
                       r"(?:一下|一哈|下(?=[，,。？?！!\s]|$))|告诉我")  # not 检查下属单位, 送法下乡
