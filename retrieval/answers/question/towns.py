@@ -238,7 +238,8 @@ def _region_before(text: str, start: int, unit: str, regions: frozenset[str]) ->
     if unit_kind(unit) != "department":
         return ""
     before, own = text[:start], region_names(unit)
-    known = next((name for name in sorted(regions, key=len, reverse=True) if before.endswith(name)), "")
+    # the longest known region name it ends with (no region is named in more than 12 characters)
+    known = next((before[-k:] for k in range(min(len(before), 12), 1, -1) if before[-k:] in regions), "")
     if known:
         return "" if known in own else known
     region = next((before[-k:] for k in (3, 4, 5) if re.fullmatch(r"[\u4e00-\u9fff]{2,4}[县市区旗]", before[-k:])), "")
