@@ -9,7 +9,7 @@ from pathlib import Path
 
 from retrieval.errors import DuplicateReportError, MissingMetadataError, NoTextError, ReportError
 from retrieval.reports.readers import read_blocks
-from retrieval.reports.units import unit_of_report, unit_of_title
+from retrieval.reports.units import TOWN_KINDS, unit_of_report, unit_of_title
 
 MAX_PASSAGE_CHARS = 320
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
@@ -18,9 +18,7 @@ _TOWN = re.compile(r"([\u4e00-\u9fff]{1,6}?(?:镇|乡|街道))(?!村|镇|土|亲
 _NOT_TOWN = ("乡镇", "城镇", "村镇", "城乡", "我镇", "全镇", "本镇", "各镇", "该镇", "我乡", "全乡", "集镇", "小镇",
              # words that end in 乡 or 镇 and name no place: "核查返乡人员", "送法下乡", "坐镇指挥"
              "返乡", "回乡", "下乡", "家乡", "老乡", "故乡", "同乡", "还乡", "离乡", "异乡", "外乡",
-             "坐镇", "重镇", "古镇",
-             # kinds of town in planning and awards: "示范镇还迁", "建制镇", "全国重点镇"
-             "示范镇", "示范乡", "中心镇", "建制镇", "特色镇", "重点镇")
+             "坐镇", "重镇", "古镇", *TOWN_KINDS)
 _YEAR = re.compile(r"(20\d\d)\s*年")
 _TABLE_ROW = re.compile(r"^[^：]{1,20}：[^：]*\d")  # "合计：件数98件。", a short row of a table
 _DATE = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")

@@ -25,10 +25,11 @@ _PARTY = re.compile(r"^(?:中共|中国共产党)")
 _GENERIC_START = set("哪各每几该本我全那这其某")
 _CLAUSE_START = set("在对由向从经据按把将为以与和及今去明上下")  # 在区委…: a preposition, in the body only
 _GENERIC = {"乡镇", "城镇", "村镇", "城乡", "集镇", "小镇", "街道", "城区", "新区", "地区", "市区", "县区"}
+# Kinds of town in planning and awards, no town's name: "示范镇还迁", "建制镇", "全国重点镇".
+TOWN_KINDS = ("示范镇", "示范乡", "重点镇", "中心镇", "特色镇", "建制镇", "小城镇")
 # Places that end like a unit but are none: 永福社区, 居住小区, 产业园区, 示范镇, 家乡 ….
 _NOT_UNIT_ENDINGS = ("社区", "小区", "园区", "景区", "城区", "辖区", "山区", "库区", "矿区", "牧区", "校区", "街区",
-                     "厂区", "营区", "服务区", "功能区", "示范区", "示范镇", "重点镇", "中心镇", "特色镇", "小城镇",
-                     "家乡", "故乡", "水乡", "侨乡", "瑶乡")
+                     "厂区", "营区", "服务区", "功能区", "示范区", *TOWN_KINDS, "家乡", "故乡", "水乡", "侨乡", "瑶乡")
 _SELF = set("我全本该各此每其")  # 我镇, 全区: a self-reference, not a name
 _NOT_IN_NAME = re.compile(r"[和与及的、是了在有个委政府党]")
 # A suffix followed by these starts a longer word: 镇村, 乡村, 区委, 县级, 区域, 市场, 县城 ….
