@@ -131,16 +131,25 @@ def test_kind(tokenizer: Tokenizer, question: str, kind: str, most: bool, quanti
     pytest.param("官塘镇2020年排查化解了几宗矛盾纠纷？", ("case",), id="ji-zong"),
     pytest.param("板溪镇调解了多少起矛盾纠纷？", ("case",), id="duoshao-qi"),
     pytest.param("中塘镇派了几个人去参加执法培训？", ("person",), id="ji-ge-ren-are-people"),
-    pytest.param("中塘镇有多少个人民调解委员会？", ("generic", "person", "org", "item", "household", "level"),
+    pytest.param("中塘镇有多少个人民调解委员会？", ("generic", "person", "org", "item", "household", "level", "case"),
                  id="ge-renmin-is-no-person"),
     pytest.param("太平镇安全生产行政处罚罚了多少钱？", ("money",), id="duoshao-qian"),
     pytest.param("中塘镇的园区改革动员大会是哪天召开的？", ("date",), id="na-tian"),
     pytest.param("太平镇值班律师接待来访群众多少人次？", ("person_times",), id="duoshao-renci"),
     pytest.param("板溪镇调整充实了多少名社区网格员？", ("person",), id="duoshao-ming"),
-    pytest.param("中塘镇编印了多少份民法典宣传资料？", ("item",), id="duoshao-fen"),
+    pytest.param("中塘镇编印了多少份民法典宣传资料？", ("item", "generic", "case"), id="duoshao-fen"),
+    pytest.param("红旗镇成立了几支巡逻队？", ("org", "generic"), id="ji-zhi-also-ge"),
+    pytest.param("东风街道审核了几份合同？", ("item", "generic", "case"), id="ji-fen-also-jian"),
+    pytest.param("红旗镇信访接待了几批？", ("visit", "times"), id="ji-pi-also-pici"),
+    pytest.param("那几起征地纠纷一共涉及多少户？", ("household",), id="na-ji-points-duoshao-asks"),
+    pytest.param("这几场培训来了多少名干部？", ("person",), id="zhe-ji-points"),
+    pytest.param("东风街道引进了多少项目？", (), id="xiangmu-is-a-noun"),
+    pytest.param("共有几个问题线索？", ("generic", "person", "org", "item", "household", "level", "case"),
+                 id="ji-ge-may-be-jian"),
     pytest.param("中塘镇“我为群众办实事”项目清单完成率是多少？", ("percent",), id="rate"),
-    pytest.param("处罚了几家企业？", ("org",), id="ji-jia"),
-    pytest.param("板溪镇组建了几个志愿服务团队？", ("generic", "person", "org", "item", "household", "level"), id="ji-ge-teams-countable"),
+    pytest.param("处罚了几家企业？", ("org", "generic"), id="ji-jia"),
+    pytest.param("板溪镇组建了几个志愿服务团队？", ("generic", "person", "org", "item", "household", "level", "case"),
+                 id="ji-ge-teams-countable"),
     pytest.param("板溪镇注册志愿者有多少人？", ("person", "person_times"), id="duoshao-ren"),
     pytest.param("太平镇有多少人民调解员？", ("person",), id="noun-mediators"),
     pytest.param("中塘镇2021年化解了多少矛盾纠纷？", ("case",), id="noun-disputes"),
@@ -179,9 +188,9 @@ def test_topic_terms(tokenizer: Tokenizer, question: str, terms: list[str]) -> N
     pytest.param(["中塘镇2021年化解了多少矛盾纠纷？"], "那双塔镇呢？", ("双塔镇",), None, "figure",
                  ["化解", "矛盾纠纷"], ("case",), [], id="other-town-same-topic"),
     pytest.param(["太平镇安全生产行政处罚罚了多少钱？"], "处罚了几家？", ("太平镇",), None, "figure",
-                 ["处罚"], ("org",), ["安全生产", "行政处罚", "罚"], id="same-town-new-measure"),
+                 ["处罚"], ("org", "generic"), ["安全生产", "行政处罚", "罚"], id="same-town-new-measure"),
     pytest.param(["板溪镇注册志愿者有多少人？"], "组建了几个志愿服务团队？", ("板溪镇",), None, "figure",
-                 ["组建", "志愿服务", "团队"], ("generic", "person", "org", "item", "household", "level"), ["注册", "志愿者"],
+                 ["组建", "志愿服务", "团队"], ("generic", "person", "org", "item", "household", "level", "case"), ["注册", "志愿者"],
                  id="same-town-new-topic"),
     pytest.param(["中塘镇2021年化解了多少矛盾纠纷？"], "那2022年呢？", ("中塘镇",), 2022, "figure",
                  ["化解", "矛盾纠纷"], ("case",), [], id="other-year"),
@@ -274,7 +283,7 @@ REPORT_WORDS = {"安置", "培训", "法律明白人", "人民调解员"}
 
 
 @pytest.mark.parametrize(("question", "terms", "groups", "counted"), [
-    pytest.param("官塘镇安置了多少套房？", ["安置"], ("item",), "", id="taofang"),
+    pytest.param("官塘镇安置了多少套房？", ["安置"], ("item", "generic", "case"), "", id="taofang"),
     pytest.param("太平镇培训了多少名村法律明白人", ["培训", "法律明白人"], ("person",), "", id="ming-cun"),
     pytest.param("太平镇有多少人民调解员？", ["人民调解员"], ("person",), "人民调解员",
                  id="renmin-stays"),
@@ -306,6 +315,8 @@ def test_english_kinds_and_groups(tokenizer: Tokenizer, question: str, towns: tu
     pytest.param("太平镇啥时候开的会？", ("date",), id="shashihou"),
     pytest.param("中塘镇动员大会是几月开的？", ("date",), id="jiyue"),
     pytest.param("官塘镇多久开一次会？", ("frequency",), id="duojiu-yici"),
+    pytest.param("红旗镇的例会多长时间开一回？", ("frequency",), id="duochang-shijian-yihui"),
+    pytest.param("东风街道隔几天巡查一次？", ("frequency",), id="ge-jitian-yici"),
     pytest.param("中塘镇专项整治持续了多长时间？", ("duration",), id="duochang-shijian"),
 ])
 def test_date_duration_frequency_questions(tokenizer: Tokenizer, question: str, groups: tuple[str, ...]) -> None:
@@ -331,7 +342,7 @@ def test_counted_noun_mid_sentence(tokenizer: Tokenizer) -> None:
 
 @pytest.mark.parametrize(("question", "counted", "groups"), [
     pytest.param("官塘镇给多少重度残疾人办了合作医疗", "重度残疾人", ("person",), id="people-counted-not-money"),
-    pytest.param("中塘镇处罚了多少家企业", "企业", ("org",), id="a-measure-word-is-not-the-noun"),
+    pytest.param("中塘镇处罚了多少家企业", "企业", ("org", "generic"), id="a-measure-word-is-not-the-noun"),
 ])
 def test_what_is_counted_sets_the_measure_word(tokenizer: Tokenizer, question: str, counted: str,
                                                groups: tuple[str, ...]) -> None:

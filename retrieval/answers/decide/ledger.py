@@ -91,9 +91,15 @@ def entry(first_row: int, passage: Passage, row: FigureRow) -> Entry:
     return _entry(first_row, passage.text[row.span[0]:row.span[1]], row)
 
 
+# Figures that count nothing: the noun after a date, a share or a span of time is not what it counts
+# ("12月宪法宣传周活动" is held in December; it does not count 宪法).
+UNCOUNTING = frozenset({"date", "duration", "frequency", "percent"})
+
+
 def _entry(first_row: int, sentence: str, row: FigureRow) -> Entry:
+    after = "" if row.figure.group in UNCOUNTING else row.after
     return Entry(first_row + row.offset, sentence, row.figure, sentence[row.clause[0]:row.clause[1]],
-                 sentence[row.phrase[0]:row.phrase[1]], row.position, row.after)
+                 sentence[row.phrase[0]:row.phrase[1]], row.position, after)
 
 
 def passage_entries(row: int, passage: Passage, words: Words) -> list[Entry]:
