@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 # Measure words, grouped by what they count; a question asking for one group accepts the whole group.
 UNIT_GROUPS: dict[str, tuple[str, ...]] = {
-    "person": ("名", "人", "位"),
+    "person": ("人口", "名", "人", "位"),
     "person_times": ("人次",),
     "times": ("次", "场次", "场", "期", "轮", "遍", "批次", "回", "车次", "台次", "辆次", "架次", "堂"),
     "case": ("件", "起", "宗", "例", "件次"),
@@ -78,7 +78,7 @@ _CN = r"[零〇一二两三四五六七八九十百千]+"
 _RANGE = r"\s*[-~～至到—]\s*"
 _FIGURE_RE = re.compile(
     rf"(?P<pre>{'|'.join(PREFIX_QUALIFIERS)})?"
-    rf"(?P<num>{_AR}(?:{_RANGE}{_AR})?|{_CN}(?:[至到]{_CN})?|半)"
+    rf"(?P<num>{_AR}(?:{_RANGE}{_AR})?|{_CN}(?:[至到]{_CN})?|半|万(?=[余多]))"  # 万余人: over ten thousand
     r"(?P<post1>余|多)?(?P<mult>[万亿])?(?P<post2>余|多)?"
     rf"(?:(?P<pct>\s?[%％])|\s?(?P<unit>{'|'.join(_UNITS)}))"
     rf"(?P<bound>{'|'.join(SUFFIX_QUALIFIERS)})?"
@@ -154,8 +154,8 @@ def cn_number(text: str) -> int | None:
 
 
 def _number(text: str) -> float | None:
-    if text == "半":
-        return 0.5
+    if text in ("半", "万"):
+        return 0.5 if text == "半" else 10_000.0
     if text[0].isdigit():
         return float(text.replace(",", ""))
     return cn_number(text)
@@ -193,7 +193,7 @@ def _plausible(sentence: str, match: re.Match[str]) -> bool:
         return False  # 三年行动方案, 半年工作总结: a duration naming a plan, not a figure
     if num == "半":
         return unit in _DURATION and before not in "上下一大多"
-    value = cn_number(re.split("[至到]", num)[0])
+    value = _number(re.split("[至到]", num)[0])
     if value in (None, 0, 1) or unit in _NOT_SPELLED or (before and before in _CN_DIGITS):
         return False
     if _quoted(sentence, start):  # a name in quotes: “铁十条”, “三年拆违”; a count opens it: “三个结合”
