@@ -1,5 +1,6 @@
 """Figure rows: extracted once at indexing, stored with every column the ledger reads, read back as they were
-written (both stores), and a store of the previous format migrated in place (never half read).
+written (both stores), and a store of the previous format or of an earlier extraction migrated in place (never
+half read).
 
 Uses the stores and the fake encoder of ``test_store``.
 """
@@ -165,6 +166,32 @@ def test_previous_format_is_migrated_in_place(config: EngineConfig, tmp_path: Pa
     assert _stored(engine) == expected == _afresh(engine, one_tokenizer)
     assert _first_figure(engine, "测试镇有多少人民调解员？") == ("63名", "测试镇")
     assert _first_figure(engine, QUESTION) == ("63名", "太平镇")
+
+
+def _to_earlier_extraction(config: EngineConfig) -> None:
+    """Mark the store as indexed with the first extraction (which recorded no version), its figure rows lost."""
+    if not config.store:
+        with sqlite3.connect(config.index_dir / DB, isolation_level=None) as con:
+            con.execute("UPDATE ledgers SET rows = '[]', key = '', vectors = NULL")
+            con.execute("DELETE FROM meta WHERE key = 'extraction'")
+        return
+    store = MilvusStore(config.store, lock_dir=config.index_dir)
+    store.client.delete(PREFIX + "figures", filter="row >= 0")
+    store.client.upsert(PREFIX + "meta", [{"key": "extraction", "value": "1", "v": [0.0, 0.0]}])
+    store.close()
+
+
+def test_a_store_of_an_earlier_extraction_makes_its_rows_again(config: EngineConfig, one_tokenizer: Tokenizer) -> None:
+    """New kinds of figure reach the reports indexed before: their rows are made again when the store opens."""
+    expected = _stored(Engine.open(config, encoder=FakeEncoder()))
+    _to_earlier_extraction(config)
+    assert open_store(config.index_dir, config.store).snapshot() is None  # never read with the old rows
+    encoder = FakeEncoder()
+    engine = Engine.open(config, encoder=encoder)
+    assert encoder.passage_calls == []  # the passages are not embedded again
+    assert _stored(engine) == expected == _afresh(engine, one_tokenizer)
+    assert _first_figure(engine, QUESTION) == ("63名", "太平镇")
+    assert open_store(config.index_dir, config.store).version() == engine.store.version()
 
 
 def test_rebuilding_over_the_previous_format_replaces_it(config: EngineConfig, tmp_path: Path) -> None:

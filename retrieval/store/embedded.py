@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.reports.figures import EXTRACTION
 from retrieval.search import dense, lexical
 from retrieval.store import LOCK_TIMEOUT_S, FigureMaker, LedgerVectors, NewReport, file_lock
 from retrieval.store.compaction import compact
@@ -60,8 +61,8 @@ class EmbeddedStore:
         with self._guard:
             con = self._connection()
             meta = read_meta(con) if con is not None else {}
-        if meta.get("format") != str(FORMAT) or "generation" not in meta:
-            return None
+        if meta.get("format") != str(FORMAT) or meta.get("extraction") != EXTRACTION or "generation" not in meta:
+            return None  # empty, or of an earlier format or extraction (``migrate`` brings it up to date)
         return f"g{meta['generation']}"
 
     def snapshot(self) -> EmbeddedSnapshot | None:
@@ -73,7 +74,8 @@ class EmbeddedStore:
         return file_lock(self.folder, self.lock_timeout if timeout is None else timeout)
 
     def migrate(self, figures: FigureMaker, vectors: LedgerVectors | None = None) -> bool:
-        """A store of format 2 or 3 brought to this format in one transaction (see ``migration``)."""
+        """A store of format 2 or 3, or of an earlier extraction, brought up to date in one transaction (see
+        ``migration``)."""
         if not (self.folder / DB).exists():
             return False
         with closing(connect(self.folder / DB)) as con:
@@ -87,10 +89,12 @@ class EmbeddedStore:
         with closing(connect(self.folder / DB)) as con:
             con.executescript(SCHEMA)
             meta = read_meta(con)
-            fresh = meta.get("format") != str(FORMAT) or meta.get("model") != model or meta.get("dim") != str(dim)
+            fresh = meta.get("format") != str(FORMAT) or meta.get("extraction") != EXTRACTION or \
+                meta.get("model") != model or meta.get("dim") != str(dim)
             if fresh:
                 epoch = int(meta.get("epoch", 0)) + 1
-                meta = {"format": str(FORMAT), "model": model, "dim": str(dim), "epoch": str(epoch), "rows": "0",
+                meta = {"format": str(FORMAT), "extraction": EXTRACTION, "model": model, "dim": str(dim),
+                        "epoch": str(epoch), "rows": "0",
                         "generation": meta.get("generation", "0"), "base": "", "base_rows": "0", "ann": "",
                         "ann_rows": "0", "files": meta.get("files", "[]")}
             generation = int(meta["generation"]) + 1

@@ -6,7 +6,10 @@ old format for the next one. Vectors and BM25 files stay as they are.
   again from the stored passages;
 - format 3 kept one table row per figure: its rows are read back;
 - format 4 keeps one ledger record per report (its rows, their sentences and, when ``vectors`` gives them, the
-  rows' vectors: the ledger's kept vectors are moved in rather than made again).
+  rows' vectors: the ledger's kept vectors are moved in rather than made again);
+- a store of format 4 indexed with an earlier extraction (``figures.EXTRACTION``; none recorded is the first)
+  has its figure rows made again from the stored passages, so new kinds of figure reach the reports indexed
+  before.
 """
 
 import json
@@ -14,6 +17,7 @@ import logging
 import sqlite3
 
 from retrieval.reports.documents import Passage
+from retrieval.reports.figures import EXTRACTION
 from retrieval.store import FigureMaker, LedgerVectors
 from retrieval.store.schema import FORMAT, SCHEMA, commit_meta, read_figures, read_meta, stored_reports, write_ledger
 
@@ -24,12 +28,14 @@ PREVIOUS = ("2", "3")
 def migrate(con: sqlite3.Connection, figures: FigureMaker, vectors: LedgerVectors | None = None) -> bool:
     """Migrate the store of ``con`` when it is of a previous format (the caller holds the writer lock)."""
     meta = read_meta(con)
-    if meta.get("format") not in PREVIOUS or "generation" not in meta:
+    stale = meta.get("format") == str(FORMAT) and meta.get("extraction") != EXTRACTION
+    if (meta.get("format") not in PREVIOUS and not stale) or "generation" not in meta:
         return False
     con.execute("BEGIN IMMEDIATE")
     try:
         reports = list(stored_reports(con))
-        log.info("migrating %d reports from store format %s to %d", len(reports), meta["format"], FORMAT)
+        log.info("migrating %d reports from store format %s (extraction %s) to %d (extraction %s)", len(reports),
+                 meta["format"], meta.get("extraction", "1"), FORMAT, EXTRACTION)
         con.execute("DROP TABLE IF EXISTS ledgers")
         for statement in SCHEMA.split(";"):
             if "ledgers" in statement:
@@ -42,7 +48,7 @@ def migrate(con: sqlite3.Connection, figures: FigureMaker, vectors: LedgerVector
             kept = vectors(report.doc_id, passages, made) if vectors is not None else None
             write_ledger(con, report.doc_id, first, passages, made, *(kept or ("", None)))
         con.execute("DROP TABLE IF EXISTS figures")
-        meta.update(format=str(FORMAT), generation=str(int(meta["generation"]) + 1))
+        meta.update(format=str(FORMAT), extraction=EXTRACTION, generation=str(int(meta["generation"]) + 1))
         commit_meta(con, meta)
     except BaseException:
         con.execute("ROLLBACK")

@@ -27,12 +27,18 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.reports.figures import EXTRACTION
 from retrieval.search import lexical
 from retrieval.store import FigureMaker, LedgerVectors, NewReport, file_lock
 from retrieval.store.milvus_snapshot import BATCH, PREFIX, ROW_JSON, MilvusSnapshot, figure_json
 
 FORMAT = "milvus-2"  # 2: figure rows carry what the ledger reads; a milvus-1 store is migrated
 PREVIOUS = "milvus-1"
+
+
+def _current(meta: dict[str, str]) -> bool:
+    """The store is of this format and extraction (``figures.EXTRACTION``)."""
+    return meta.get("format") == FORMAT and meta.get("extraction") == EXTRACTION
 
 
 def _client(uri: str) -> Any:
@@ -83,22 +89,22 @@ class MilvusStore:
 
     def version(self) -> str | None:
         meta = self._meta()
-        return f"m{meta['generation']}" if meta.get("format") == FORMAT else None
+        return f"m{meta['generation']}" if _current(meta) else None
 
     def snapshot(self) -> "MilvusSnapshot | None":
         meta = self._meta()
-        return MilvusSnapshot.open(self.client, meta) if meta.get("format") == FORMAT else None
+        return MilvusSnapshot.open(self.client, meta) if _current(meta) else None
 
     def lock(self, timeout: float | None = None) -> contextlib.AbstractContextManager[None]:
         return file_lock(self.lock_dir, self.lock_timeout if timeout is None else timeout)
 
     def migrate(self, figures: FigureMaker, vectors: LedgerVectors | None = None) -> bool:
-        """A milvus-1 store brought to this format: its figure rows made again from the stored passages into
-        a new collection, then the format raised (the last write: until then the store reads as milvus-1, which
-        this code does not read, and a migration killed midway starts again), with the ledger vectors
-        ``vectors`` gives."""
+        """A milvus-1 store, or one indexed with an earlier extraction, brought to this format: its figure rows
+        made again from the stored passages into a new collection, then the format and extraction raised (the
+        last write: until then the store reads as out of date, which this code does not read, and a migration
+        killed midway starts again), with the ledger vectors ``vectors`` gives."""
         meta = self._meta()
-        if meta.get("format") != PREVIOUS:
+        if meta.get("format") not in (PREVIOUS, FORMAT) or _current(meta):
             return False
         snapshot = MilvusSnapshot.open(self.client, meta)
         if self.client.has_collection(PREFIX + "figures"):
@@ -114,17 +120,17 @@ class MilvusStore:
                     for f, v in zip(found, [None] * len(found) if kept is None else kept, strict=True)]
             for lo in range(0, len(made), BATCH):
                 self.client.insert(PREFIX + "figures", made[lo:lo + BATCH])
-        meta.update(format=FORMAT, generation=str(int(meta["generation"]) + 1))
+        meta.update(format=FORMAT, extraction=EXTRACTION, generation=str(int(meta["generation"]) + 1))
         self.client.upsert(PREFIX + "meta", [{"key": k, "value": v, "v": _DUMMY} for k, v in meta.items()])
         return True
 
     def write(self, *, model: str, dim: int, add: Sequence[NewReport] = (), drop: Sequence[str] = (),
               compacting: bool = True) -> str:
         meta = self._meta()
-        if meta.get("format") != FORMAT or meta.get("model") != model or meta.get("dim") != str(dim):
+        if not _current(meta) or meta.get("model") != model or meta.get("dim") != str(dim):
             _create(self.client, dim)
-            meta = {"format": FORMAT, "model": model, "dim": str(dim), "generation": meta.get("generation", "0"),
-                    "next_row": "0"}
+            meta = {"format": FORMAT, "extraction": EXTRACTION, "model": model, "dim": str(dim),
+                    "generation": meta.get("generation", "0"), "next_row": "0"}
         doc_ids = [*drop, *(r.report.doc_id for r in add)]
         gone = self.client.query(PREFIX + "reports", filter=f"doc_id in {json.dumps(doc_ids, ensure_ascii=False)}",
                                  output_fields=["first_row", "count"], limit=len(doc_ids)) if doc_ids else []
