@@ -141,6 +141,15 @@ def test_compare_names_towns_without_the_figure(seed_engine: Engine) -> None:
     assert "太平镇" not in [c.source.report.town for c in answer.citations]
 
 
+def test_figure_asked_only_aside_gets_the_units_that_did_it(seed_engine: Engine) -> None:
+    """"哪些镇……？有次数的话说一下": the units that did it, each with its passage (and the figure where it has one),
+    not "没有找到" because some units have no figure."""
+    answer = seed_engine.ask("哪些镇组织过普法进企业？有次数的话说一下")
+    assert (answer.kind, answer.found) == ("compare", True)
+    assert {"太平镇", "官塘镇", "中塘镇"} <= {s.report.town for s in answer.sources}
+    assert "进企业200家次" in answer.text
+
+
 def _first(answer: Answer) -> tuple[str, str] | None:
     figures = answer.to_json()["figures"]
     return (figures[0]["text"], figures[0]["town"]) if figures else None

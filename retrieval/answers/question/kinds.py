@@ -36,10 +36,24 @@ REPORT_DATE = re.compile(r"(?:报告|总结|材料|这份).{0,8}(?:哪天|哪一
 ENGLISH_ASKS = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:share|percentage)\b")
 
 
+# "哪些镇搞了法治进校园？有次数的说一下": which units did something is asked; a figure only on the side.
+_ASIDE = re.compile(r"[？?！!。；;]\s*(?:有|如果有|要是有|若有)[^？?！!。；;]*?的?(?:话)?[，,]?\s*(?:也)?"
+                    r"(?:说|讲|列|报|给)")
+
+
+def asks_quantity(text: str) -> bool:
+    """A figure is asked for: by a question word (多少, 几, 哪天 …) or which is most, and not only in an aside
+    after the question ("……？有次数的说一下")."""
+    lowered = text.lower()
+    aside = _ASIDE.search(lowered)
+    asked = lowered[:aside.start()] if aside else lowered
+    return bool(QUANTITY.search(asked) or MOST.search(asked))
+
+
 def kind(text: str, towns: Sequence[str]) -> str:
     """What a question asks for: a comparison, an example (no figure), several figures, or one."""
+    quantity = asks_quantity(text)
     text = text.lower()
-    quantity = bool(QUANTITY.search(text))
     if COMPARE.search(text) or len(towns) >= 2 or (MOST.search(text) and not towns):
         return "compare"
     if not quantity:

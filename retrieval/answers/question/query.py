@@ -15,7 +15,7 @@ from functools import cache
 from retrieval.answers.meaning.synonyms import DOMAIN, thesaurus
 from retrieval.answers.question import qualifiers
 from retrieval.answers.question.english import EnglishRead, Reading, read_english
-from retrieval.answers.question.kinds import EXAMPLE, LEAST, MOST, QUANTITY, REPORT_DATE, WHO, kind
+from retrieval.answers.question.kinds import EXAMPLE, LEAST, MOST, REPORT_DATE, WHO, asks_quantity, kind
 from retrieval.answers.question.measures import asked_groups
 from retrieval.answers.question.towns import TownIndex, abbreviations, aliases, find_towns, places, region_names, stem
 from retrieval.reports.documents import towns_in
@@ -198,7 +198,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
     reading = read_english(topic, towns, year, english_read) if english else Reading()
     terms: dict[str, float] = dict(reading.terms)
     verbs: list[str] = []
-    asks_practice = bool(EXAMPLE.search(text)) and not QUANTITY.search(text.lower())
+    asks_practice = bool(EXAMPLE.search(text)) and not asks_quantity(text)
     tagged = tokenizer.tagged(topic)
     unglued = _unglue(tagged, known) if known and not english else None
     if unglued is not None:
@@ -233,7 +233,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
         groups=asked_groups(text, topic, [t for t, w in terms.items() if w >= 1.0], counted_noun),
         most=bool(MOST.search(text)),
         least=bool(LEAST.search(text)),
-        quantity=bool(QUANTITY.search(text.lower()) or MOST.search(text)),
+        quantity=asks_quantity(text),
         english=english,
         excluded=tuple(excluded),
         bare=bare,
