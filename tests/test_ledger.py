@@ -12,7 +12,7 @@ from retrieval.reports.documents import Passage
 from retrieval.reports.ledger_rows import own_clause
 from retrieval.search.tokenize import Tokenizer
 
-# Sentences copied from seeds/ (the last one written for the test); each row: the figure, its clause, the noun right after it ("" when none follows).
+# Sentences copied from seeds/ (the last three written for the test); each row: the figure, its clause, the noun right after it ("" when none follows).
 ENTRIES = [
     pytest.param("统筹20个人民调解委员会、专兼职人民调解员63名的职能作用，借助大道口等新支点。",
                  [("20个", "统筹20个人民调解委员会", "人民调解委员会"),
@@ -32,6 +32,10 @@ ENTRIES = [
     pytest.param("红旗镇3月开展法治宣传，12月宪法宣传周活动如期举办，8个村实现全覆盖。",
                  [("3月", "红旗镇3月开展法治宣传", ""), ("12月", "12月宪法宣传周活动如期举办", ""),
                   ("8个", "8个村实现全覆盖", "村")], id="a-date-counts-no-noun"),
+    pytest.param("截至6月30日，全镇法律明白人全部完成培训，取得结业证书。",
+                 [("6月30日", "截至6月30日，全镇法律明白人全部完成培训", "")], id="a-bare-date-dates-the-phrase-after"),
+    pytest.param("9月5日召开调解工作推进会，部署下阶段任务。",
+                 [("9月5日", "9月5日召开调解工作推进会", "")], id="a-date-with-its-words-keeps-its-clause"),
 ]
 
 

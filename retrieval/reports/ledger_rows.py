@@ -56,11 +56,15 @@ def own_clause(sentence: str, start: int, end: int) -> str:
     return sentence[_left_break(sentence, start):_right_break(sentence, end)]
 
 
-def clause_span(sentence: str, start: int, end: int) -> tuple[int, int]:
+def clause_span(sentence: str, start: int, end: int, *, dated: bool = False) -> tuple[int, int]:
     """Where the clause holding a figure begins and ends; a clause that is nothing but figures
     ("98批次，385人次", a table row's "2023年12件；2024年18件") takes in the clauses before it, up to
-    the one that names what is counted."""
+    the one that names what is counted. A date (``dated``) with hardly a word beside it dates what the
+    sentence goes on to say: "截止到2021年7月12日，…全部完成学习并取得结业证书" takes in the phrase after it."""
     left, right = _left_break(sentence, start), _right_break(sentence, end)
+    if dated and len(_words_only(sentence[left:start] + sentence[end:right])) <= 3 and right < len(sentence) - 1:
+        stops = [i for i in (sentence.find(ch, right + 1) for ch in _PHRASE_STOPS) if i >= 0]
+        right = min(stops, default=len(sentence))
     while left > 1 and len(_words_only(sentence[left:start] + sentence[end:right])) < 2:
         left = _left_break(sentence, left - 1)
     if left > 1 and len(_words_only(sentence[left:start])) <= 3 and _FIGURE_END.search(sentence[:left - 1]):
@@ -95,7 +99,7 @@ def passage_rows(offset: int, passage: Passage, words: Words) -> list[FigureRow]
     for index, (start, end) in enumerate(sentence_spans(passage.text)):
         sentence = passage.text[start:end]
         for position, figure in enumerate(extract_figures(sentence)):
-            clause = clause_span(sentence, figure.start, figure.end)
+            clause = clause_span(sentence, figure.start, figure.end, dated=figure.kind == "date")
             out.append(FigureRow(offset, index, (start, end), figure, clause, phrase_span(sentence, figure),
                                  position, noun_after(sentence[figure.end:clause[1]], words)))
     return out
