@@ -68,7 +68,7 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
               "八": 8, "九": 9}
 # The version of what indexing extracts (these figures, and the rows ``ledger_rows`` makes of them): raise it
 # whenever either changes, and a store indexed before makes its figure rows again when next opened.
-EXTRACTION = "3"
+EXTRACTION = "4"
 _CN_SMALL = {"十": 10, "百": 100, "千": 1000}
 _MULTIPLIERS = {"万": 10_000, "亿": 100_000_000}
 # Lengths, areas and weights are printed in digits; spelled out they are names ("八米河").

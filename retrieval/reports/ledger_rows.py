@@ -67,9 +67,11 @@ def clause_span(sentence: str, start: int, end: int, *, dated: bool = False) -> 
         right = min(stops, default=len(sentence))
     while left > 1 and len(_words_only(sentence[left:start] + sentence[end:right])) < 2:
         left = _left_break(sentence, left - 1)
-    if left > 1 and len(_words_only(sentence[left:start])) <= 3 and _FIGURE_END.search(sentence[:left - 1]):
-        # "项目清单145件，已完成142件": a short verb continuing a list of figures shares its subject
-        left = _left_break(sentence, left - 1)
+    head = start  # where the words of the clause the span opens with end
+    while left > 1 and len(_words_only(sentence[left:head])) <= 3 and _FIGURE_END.search(sentence[:left - 1]):
+        # "项目清单145件，已完成142件，完成率97.9%": a short verb or label continuing a list of figures shares
+        # the subject of the first
+        head, left = left - 1, _left_break(sentence, left - 1)
     if 1 < left <= _ROW_LABEL and sentence[left - 1] == "：" and _left_break(sentence, left - 1) == 0:
         left = 0  # a table row, "民事诉讼案件：数量50起": its label names what is counted
     return left, right
