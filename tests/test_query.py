@@ -263,6 +263,19 @@ def test_part_of_whole(tokenizer: Tokenizer, question: str, within: tuple) -> No
     assert _ask(tokenizer, question).within == within
 
 
+@pytest.mark.parametrize(("question", "within"), [
+    pytest.param("红旗镇理论学习中心组专题学习几次？", ((), ()), id="zhong-of-zhongxinzu"),
+    pytest.param("红旗镇矛调中心处理率是多少？", ((), ()), id="zhong-inside-a-word"),
+    pytest.param("红旗镇执法中队派了几个人？", ((), ()), id="zhong-of-zhongdui"),
+    pytest.param("红旗镇注册志愿者里党员有多少？", (("注册", "志愿者"), ("党员",)), id="li-after-the-town"),
+    pytest.param("红旗镇学习中心组里有几个人？", (("学习", "中心组"), ()), id="li-after-a-word-with-zhong"),
+])
+def test_part_of_whole_is_asked_by_a_word_of_its_own(tokenizer: Tokenizer, question: str, within: tuple) -> None:
+    """中 / 里 inside a word the reports use (中心组, 矛调中心, 中队) asks for no part of a whole."""
+    known = {"中心组", "矛调中心", "中队", "志愿者", "党员"}.__contains__
+    assert understand(question, (), [*TOWNS, "红旗镇"], tokenizer, known).within == within
+
+
 @pytest.mark.parametrize(("question", "places"), [
     pytest.param("红溪村有多少网格员？", ("红溪村",), id="village"),
     pytest.param("大道口社区有几名调解员？", ("大道口社区",), id="community"),

@@ -30,8 +30,8 @@ _SCAFFOLD = re.compile(r"^(多少.*|多[长大宽高远重久].*|几.?|哪.*|什
                        r"[两三四五六七八九十]个|[镇乡县区市局委旗]|"  # "三个镇", "哪个县": the units compared
                        r"(?:我们?|本|咱们?)(?:镇|乡|街道|区|县|市|局|委|办|单位)?)$")  # 我局, 本镇: the asker's own
 # "注册志愿者里党员有多少", "被处罚的企业中危化企业几家": a part of a whole is asked for.
-_WITHIN = re.compile(r"([\u4e00-\u9fff]{2,12}?)(?:里面|里头|当中|之中|其中|里|中)(?:的)?([\u4e00-\u9fff]{1,8}?)"
-                     r"(?:有|占|是|为)?(?:多少|几)")
+_WITHIN = re.compile(r"里面|里头|当中|之中|其中|里|中")
+_WITHIN_PART = re.compile(r"(?:的)?([\u4e00-\u9fff]{1,8}?)(?:有|占|是|为)?(?:多少|几)")
 # "除了主要领导，其他干部…", "不算绿化那块": words the figure must not be about.
 _EXCLUDED = re.compile(r"(?:除了|除去|除开|不算|不包括|不含|不计|排除)([^，,。？?；;]{1,12}?)"
                        r"(?:以外|之外|外|那块|那部分|那一块|部分)?(?=[，,。？?；;）)]|以外|之外|外|$)")
@@ -165,6 +165,26 @@ def _unglue(tagged: list[tuple[str, str]], known: Callable[[str], bool]) -> str 
     return "".join(out) if glued else None
 
 
+def _within(topic: str, tagged: Callable[[str], list[tuple[str, str]]],
+            known: Callable[[str], bool] | None) -> tuple[str, str] | None:
+    """"志愿者里党员有多少": the whole and the part asked of it; not where 中 / 里 is part of a word the reports
+    use ("理论学习中心组专题学习几次", "矛调中心处理率是多少" ask no part)."""
+    spans, at = [], 0
+    for word, _ in tagged(topic):  # where each word stands (the tagger leaves out blanks)
+        at = topic.find(word, at)
+        spans.append((at, word))
+        at += len(word)
+    for marker in _WITHIN.finditer(topic):
+        word = next((w for start, w in spans if start <= marker.start() < start + len(w)), "")
+        if word != marker.group() and known is not None and known(word):
+            continue
+        whole = re.search(r"[\u4e00-\u9fff]{2,12}$", topic[:marker.start()])
+        part = _WITHIN_PART.match(topic, marker.end())
+        if whole and part:
+            return whole.group(), part.group(1)
+    return None
+
+
 def _counted(topic: str, tagged: Callable[[str], list[tuple[str, str]]]) -> str:
     """The nouns right after the question word ("几个村派驻法治讲师" → 村), if any follow."""
     after = _ASKS.search(topic)
@@ -216,8 +236,8 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
             verbs.append(word)
     counted_noun = reading.counted or _counted(topic, tokenizer.tagged)
     bare = not terms and bool(counted_noun)
-    part = _WITHIN.search(topic)
-    within = (tuple(tokenizer.terms(part.group(1))), tuple(tokenizer.terms(part.group(2)))) if part else ((), ())
+    part = _within(topic, tokenizer.tagged, known)
+    within = (tuple(tokenizer.terms(part[0])), tuple(tokenizer.terms(part[1]))) if part else ((), ())
     if bare:  # "有几个村？": the counted noun is the whole topic
         terms[counted_noun] = 1.0
     if english and terms:  # BM25 and the thesaurus read Chinese: the question carries the report's words too
