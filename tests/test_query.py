@@ -391,6 +391,15 @@ def test_later_parts_are_searched_with_the_first_parts_topic(tokenizer: Tokenize
     assert "安全生产" in second.search and "安全生产" not in second.text
 
 
+def test_parts_of_a_follow_up_keep_the_conversations_topic(tokenizer: Tokenizer) -> None:
+    """"红旗镇控烟专项出动了多少人" then "那处罚了几起，罚款多少": each part is about 控烟专项 too."""
+    query = _ask(tokenizer, "那处罚了几起，罚款多少？", ["中塘镇控烟专项行动出动了多少执法队员？"])
+    assert len(query.parts) == 2
+    for part in query.parts:
+        assert part.towns == ("中塘镇",)
+        assert "控烟" in part.search and "控烟" in dict(part.context)
+
+
 def test_follow_up_is_searched_with_the_topic_before(tokenizer: Tokenizer) -> None:
     query = _ask(tokenizer, "其中重点人员呢？", ["中塘镇社区矫正对象有多少人"])
     assert query.kind == "figure" and query.towns == ("中塘镇",)

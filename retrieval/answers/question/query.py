@@ -304,7 +304,7 @@ def follow(query: Query, previous: Query | None, conversation: bool = True) -> Q
         # "其中重点人员呢？" after "…有多少社区矫正对象": the same question, asked of another thing
         return replace(query, kind="figure", groups=query.groups or previous.groups, quantity=True,
                        context=previous.terms)
-    context = (dict(previous.context) | dict(previous.terms)) if conversation else dict(previous.terms)
+    context = dict(previous.context) | dict(previous.terms)  # a part: the whole's topic and its conversation's
     return replace(query, context=tuple(context.items()))
 
 
@@ -351,8 +351,10 @@ def understand(question: str, history: Sequence[str], known_towns: "Sequence[str
     parts: list[Query] = []
     for text in split_parts(normalize(question)):  # not query.text: an English one carries its Chinese terms
         part = read(text, parts[-1] if parts else query, False)
-        if parts:  # "…出动了多少人次，查了多少家餐馆": the later parts are searched with the first one's topic
-            part = replace(part, earlier=" ".join(t for t, w in parts[0].terms if w >= 1.0 and t not in text))
+        # "…出动了多少人次，查了多少家餐馆": the later parts are searched with the first one's topic; every part
+        # with the conversation's ("控烟专项出动了多少人" then "那处罚了几起，罚款多少")
+        first = [t for t, w in parts[0].terms if w >= 1.0 and t not in text] if parts else []
+        part = replace(part, earlier=" ".join(filter(None, (query.earlier, *first))))
         parts.append(replace(part, kind="figure", towns=part.towns or query.towns, year=part.year or query.year))
     return replace(query, parts=tuple(parts))
 
