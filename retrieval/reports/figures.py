@@ -30,6 +30,9 @@ What a figure is, ``Figure.kind``, and the group a question asks for, ``Figure.g
 import re
 from dataclasses import dataclass
 
+# The version of what indexing extracts (these figures, and the rows ``ledger_rows`` makes of them): raise it
+# whenever either changes, and a store indexed before makes its figure rows again when next opened.
+EXTRACTION = "4"
 # Measure words, grouped by what they count; a question asking for one group accepts the whole group.
 UNIT_GROUPS: dict[str, tuple[str, ...]] = {
     "person": ("人口", "名", "人", "位"),
@@ -66,11 +69,9 @@ BOUNDS = {"以上": "min", "不少于": "min", "不低于": "min", "至少": "mi
           "近": "about", "将近": "about", "接近": "about"}
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
               "八": 8, "九": 9}
-# The version of what indexing extracts (these figures, and the rows ``ledger_rows`` makes of them): raise it
-# whenever either changes, and a store indexed before makes its figure rows again when next opened.
-EXTRACTION = "4"
 _CN_SMALL = {"十": 10, "百": 100, "千": 1000}
 _MULTIPLIERS = {"万": 10_000, "亿": 100_000_000}
+_ALONE = {"半": 0.5, "万": 10_000.0}  # a number written without digits before it: 半年, 万余人
 # Lengths, areas and weights are printed in digits; spelled out they are names ("八米河").
 _NOT_SPELLED = frozenset(UNIT_GROUPS["area"] + UNIT_GROUPS["weight"])
 _AFTER_DURATION = set("，,。；;：:、！？!?》）)”\n内来里后前间的多余以左中时之期")  # 两年来, 半年内, 历时两年，
@@ -157,8 +158,8 @@ def cn_number(text: str) -> int | None:
 
 
 def _number(text: str) -> float | None:
-    if text in ("半", "万"):
-        return 0.5 if text == "半" else 10_000.0
+    if text in _ALONE:
+        return _ALONE[text]
     if text[0].isdigit():
         return float(text.replace(",", ""))
     return cn_number(text)

@@ -165,12 +165,11 @@ def _unglue(tagged: list[tuple[str, str]], known: Callable[[str], bool]) -> str 
     return "".join(out) if glued else None
 
 
-def _within(topic: str, tagged: Callable[[str], list[tuple[str, str]]],
-            known: Callable[[str], bool] | None) -> tuple[str, str] | None:
+def _within(topic: str, tagged: list[tuple[str, str]], known: Callable[[str], bool] | None) -> tuple[str, str] | None:
     """"志愿者里党员有多少": the whole and the part asked of it; not where 中 / 里 is part of a word the reports
     use ("理论学习中心组专题学习几次", "矛调中心处理率是多少" ask no part)."""
     spans, at = [], 0
-    for word, _ in tagged(topic):  # where each word stands (the tagger leaves out blanks)
+    for word, _ in tagged:  # where each word of the topic stands (the tagger leaves out blanks)
         at = topic.find(word, at)
         spans.append((at, word))
         at += len(word)
@@ -236,7 +235,7 @@ def analyze(question: str, known_towns: "Sequence[str] | TownIndex", tokenizer: 
             verbs.append(word)
     counted_noun = reading.counted or _counted(topic, tokenizer.tagged)
     bare = not terms and bool(counted_noun)
-    part = _within(topic, tokenizer.tagged, known)
+    part = _within(topic, tagged, known)
     within = (tuple(tokenizer.terms(part[0])), tuple(tokenizer.terms(part[1]))) if part else ((), ())
     if bare:  # "有几个村？": the counted noun is the whole topic
         terms[counted_noun] = 1.0
