@@ -22,6 +22,8 @@ from retrieval.answers.question.english import glossary_terms
     ("How many cases were filed by the bureau?", "立案"),
     ("How many new market entities were registered?", "市场主体"),
     ("How much was collected in fines and confiscations?", "罚没款"),
+    ("How many applications were still in progress at the end of the year?", "正在办理"),
+    ("And how many were pending review?", "待审核"),
 ])
 def test_new_phrases_map_to_report_words(text: str, expected: str) -> None:
     assert expected in glossary_terms(text)

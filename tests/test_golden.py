@@ -180,6 +180,14 @@ def test_dialogues(seed_engine: Engine) -> None:
     assert len(DIALOGUES) - len(wrong) >= DIALOGUES_RIGHT, wrong
 
 
+def test_english_follow_up_asks_its_own_figure(seed_engine: Engine) -> None:
+    """"And how many … pending review?" after a question about the grid officers' petition matters: the matters
+    awaiting review (除3件待审核通过外), not the total asked before nor the letters still being handled (4件)."""
+    answer = seed_engine.ask("And how many of those were pending review?",
+                             ["How many petition matters did grid officers in Zhongtang take on for residents in 2021?"])
+    assert _first(answer) == ("3件", "中塘镇")
+
+
 @pytest.mark.parametrize("question", ["雙塔鎮這份報告是哪天報的？", "双塔镇的总结落款日期", "When was the Shuangta report signed?"])
 def test_report_date_is_the_date_under_the_signature(seed_engine: Engine, question: str) -> None:
     answer = seed_engine.ask(question).to_json()

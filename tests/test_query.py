@@ -206,6 +206,9 @@ def test_topic_terms(tokenizer: Tokenizer, question: str, terms: list[str]) -> N
                  ["调解员"], ("person",), [], id="after-compare-one-town"),
     pytest.param(["中塘镇2021年化解了多少矛盾纠纷？"], "太平镇有多少人民调解员？", ("太平镇",), None, "figure",
                  ["人民调解员"], ("person",), ["化解", "矛盾纠纷"], id="complete-question"),
+    pytest.param(["太平镇调解了多少件矛盾纠纷，涉及多少群众？"], "一共有几个？", ("太平镇",), None, "figure",
+                 ["调解", "矛盾纠纷", "涉及", "群众"], ("generic", "person", "org", "item", "household", "level", "case"), [],
+                 id="own-figure-after-several"),
 ])
 def test_follow_up(tokenizer: Tokenizer, history: list[str], question: str, towns: tuple[str, ...],
                    year: int | None, kind: str, terms: list[str], groups: tuple[str, ...], context: list[str]) -> None:

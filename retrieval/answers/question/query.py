@@ -294,9 +294,10 @@ def follow(query: Query, previous: Query | None, conversation: bool = True) -> Q
         query = replace(query, towns=previous.towns, year=query.year or previous.year)
     if not query.terms:
         kind = previous.kind if query.kind in ("figure", "example") else query.kind
-        if kind == "compare" and len(query.towns) == 1:
-            kind = "figure"
-        return replace(query, terms=previous.terms, verbs=previous.verbs, groups=query.groups or previous.groups,
+        if kind == "compare" and len(query.towns) == 1 or kind == "multi" and query.quantity:
+            kind = "figure"  # "How many of them …?" after "How many letters …, and what share …?" asks one figure
+        groups = query.groups or (() if previous.kind == "multi" and query.quantity else previous.groups)
+        return replace(query, terms=previous.terms, verbs=previous.verbs, groups=groups,
                        kind=kind, most=previous.most, least=previous.least,
                        quantity=query.quantity or previous.quantity, inherited=True)
     if query.kind == "example" and _SAME_ASKED.search(query.text) and previous.kind in ("figure", "multi"):
