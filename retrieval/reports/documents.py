@@ -19,6 +19,9 @@ _NOT_TOWN = ("乡镇", "城镇", "村镇", "城乡", "我镇", "全镇", "本镇
              # words that end in 乡 or 镇 and name no place: "核查返乡人员", "送法下乡", "坐镇指挥"
              "返乡", "回乡", "下乡", "家乡", "老乡", "故乡", "同乡", "还乡", "离乡", "异乡", "外乡",
              "坐镇", "重镇", "古镇", *TOWN_KINDS)
+# How the words before 镇/乡/街道 end when they name no town: a preposition ("城西区往街道下放…", "下放到街道"),
+# or a unit of another kind and a conjunction ("部门和街道一把手"; 太和镇 and 永和镇 end in 和 themselves).
+_NOT_STEM = re.compile(r"[往向到给对于从由把被]$|(?:部门|单位|机关|社区|企业|学校|政府|区直|县直|市直)[和与及或、]?$")
 _YEAR = re.compile(r"(20\d\d)\s*年")
 _TABLE_ROW = re.compile(r"^[^：]{1,20}：[^：]*\d")  # "合计：件数98件。", a short row of a table
 _DATE = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
@@ -155,8 +158,10 @@ def towns_in(text: str) -> list[str]:
             name = re.sub(r"^[和与及跟同、]", "", name)
         previous_end = match.end()
         named_market = name.endswith(("集镇", "集乡")) and len(name) == 3  # 王集镇 (开展集镇: a verb and 集镇)
+        stem = re.sub(r"(?:街道|镇|乡)$", "", name)
         generic = (name[0] in "哪各每几该本我全那这其某" or bool(re.search(r"[是的了在有个哪那这我每]", name))
-                   or (any(name.endswith(bad) for bad in _NOT_TOWN) and not named_market))
+                   or (any(name.endswith(bad) for bad in _NOT_TOWN) and not named_market)
+                   or len(stem) < 2 or bool(_NOT_STEM.search(stem)))
         if len(name) >= 2 and not generic:
             found.append(name)
     return found
